@@ -1,0 +1,128 @@
+/**
+ * The one catalogue of error codes in versiond (in the spirit of isomorphic-git's
+ * `src/errors` and fastify's codes): every error a person can see has a stable code,
+ * a category that says what happens next, structured data, and a message made from
+ * that data. Tests assert on codes and data; people read the message.
+ *
+ * Categories follow Flux:
+ * - `invalid`: the desired state is wrong; the user must fix the file (reported by `validate`).
+ * - `stalled`: the rollout cannot continue until the user acts; no retry.
+ * - `waiting`: a condition is not met yet; requeue after a delay.
+ * - `generic`: anything else; retried with backoff.
+ */
+import { schemaLevel } from './version.ts';
+
+export type ErrorCategory = 'invalid' | 'stalled' | 'waiting' | 'generic';
+
+interface CodeDef<D> {
+  readonly category: ErrorCategory;
+  readonly message: (data: D) => string;
+}
+
+function code<D>(category: ErrorCategory, message: (data: D) => string): CodeDef<D> {
+  return { category, message };
+}
+
+const q = JSON.stringify;
+const list = (items: readonly string[]) => items.map((i) => q(i)).join(', ');
+
+export const ERRORS = {
+  // -- reading files
+  FILE_TOO_LARGE: code<{ size: number; limit: number }>('invalid', (d) =>
+    `file is ${formatBytes(d.size)}, over the ${formatBytes(d.limit)} limit for a desired-state document; not read`),
+  NOT_UTF8: code<{ offset: number }>('invalid', (d) => `file is not valid UTF-8 (first bad byte at offset ${d.offset}); save it as UTF-8`),
+  BINARY_FILE: code<{ offset: number }>('invalid', (d) => `file contains a NUL byte at offset ${d.offset}; it is not a text YAML document`),
+  SYMLINK: code<{ target: string; outside: boolean }>('invalid', (d) =>
+    d.outside
+      ? `symbolic link to ${q(d.target)} points outside the repository; not followed`
+      : `symbolic link to ${q(d.target)} is not followed; put the document in the file itself`),
+  UNSAFE_PATH: code<{ entry: string }>('invalid', (d) => `unsafe path entry ${q(d.entry)} in the repository tree; not read`),
+  NOT_A_FILE: code<{ type: string }>('invalid', (d) => `${d.type} entries are not read as desired state`),
+  // -- YAML
+  YAML_SYNTAX: code<{ detail: string }>('invalid', (d) => `YAML syntax: ${d.detail}`),
+  MULTIPLE_DOCUMENTS: code<{ count: number }>('invalid', (d) =>
+    `${d.count} YAML documents in one file; versiond reads one document per file (split them into separate files)`),
+  EMPTY_DOCUMENT: code<Record<string, never>>('invalid', () => 'file holds no YAML document'),
+  NOT_A_MAPPING: code<{ actual: string }>('invalid', (d) => `document must be a mapping with apiVersion, kind, metadata and spec, not ${d.actual}`),
+  // -- document shape
+  UNKNOWN_KIND: code<{ kind: string; known: readonly string[] }>('invalid', (d) =>
+    `unknown kind ${q(d.kind)}; known kinds are ${d.known.join(', ')}`),
+  WRONG_FOLDER: code<{ kind: string; folder: string; expected: string }>('invalid', (d) =>
+    `a ${d.kind} belongs in ${d.expected}/, not ${d.folder}/`),
+  MISSING_FIELD: code<{ field: string }>('invalid', (d) => `missing required field ${q(d.field)}`),
+  UNKNOWN_FIELD: code<{ field: string; suggestion?: string }>('invalid', (d) =>
+    `unknown field ${q(d.field)}${d.suggestion ? ` (did you mean ${q(d.suggestion)}?)` : ''}`),
+  WRONG_TYPE: code<{ expected: string; actual: string; hint?: string }>('invalid', (d) =>
+    `must be ${article(d.expected)}, not ${article(d.actual)}${d.hint ? ` (${d.hint})` : ''}`),
+  NOT_ALLOWED_VALUE: code<{ allowed: readonly unknown[]; actual: unknown }>('invalid', (d) =>
+    d.allowed.length === 1 ? `must be ${q(d.allowed[0])}, not ${q(d.actual)}` : `must be one of ${d.allowed.map((a) => q(a)).join(', ')}, not ${q(d.actual)}`),
+  BAD_FORMAT: code<{ detail: string }>('invalid', (d) => d.detail),
+  NAME_WHITESPACE: code<{ value: string }>('invalid', (d) =>
+    `${q(d.value)} has leading or trailing white space, which breaks an update (seed 000); remove it`),
+  INVALID_VERSION: code<{ value: unknown; reason: string }>('invalid', (d) => `invalid version: ${d.reason}`),
+  SCHEMA_VIOLATION: code<{ detail: string }>('invalid', (d) => d.detail),
+  // -- across files (policy)
+  DUPLICATE_NAME: code<{ kind: string; name: string; firstPath: string }>('invalid', (d) =>
+    `${d.kind} ${q(d.name)} is already declared in ${d.firstPath}; names are unique per kind`),
+  DUPLICATE_MEMBER: code<{ name: string; firstField: string }>('invalid', (d) =>
+    `${q(d.name)} is already a member of this target (${d.firstField}); member names are unique within a target`),
+  DANGLING_REFERENCE: code<{ refKind: string; name: string; scope?: string }>('invalid', (d) =>
+    `${d.refKind} ${q(d.name)} is not declared${d.scope ? ` ${d.scope}` : ''}`),
+  RESERVED_NAME: code<{ name: string; reason: string }>('invalid', (d) => `${q(d.name)} is reserved: ${d.reason}`),
+  UNRESOLVED_TAG: code<{ tag: string; product: string }>('invalid', (d) =>
+    `tag ${q(d.tag)} does not resolve to any ${d.product} Release (no Release of that product lists it in spec.tags or has it as spec.version)`),
+  AMBIGUOUS_TAG: code<{ tag: string; product: string; releases: readonly string[] }>('invalid', (d) =>
+    `tag ${q(d.tag)} points at more than one ${d.product} Release (${list(d.releases)}); a tag names exactly one release of a product`),
+  DUPLICATE_RELEASE_VERSION: code<{ product: string; version: string; other: string }>('invalid', (d) =>
+    `${d.product} ${d.version} is already declared by Release ${q(d.other)}`),
+  PRODUCT_MISMATCH: code<{ release: string; expected: string; actual: string }>('invalid', (d) =>
+    `Release ${q(d.release)} is a ${d.actual} release, but this target runs ${d.expected}`),
+  AGENT_CONFLICT: code<{ agent: string; product: string; other: string }>('invalid', (d) =>
+    `agent ${q(d.agent)} already runs ${d.product} for ${d.other}; one agent cannot be told two versions of the same product`),
+  CONSOLE_CONFLICT: code<{ consoles: readonly string[] }>('invalid', (d) =>
+    `more than one console syncs engines/definitions to this server (${list(d.consoles)}); only one console may (seed 002)`),
+  DOWNLOAD_SOURCE_DESTINATION: code<{ console: string }>('invalid', (d) =>
+    `this server is the download source of console ${q(d.console)}, so it cannot be that console's sync destination (seed 002)`),
+  SCHEMA_DOWNGRADE: code<{ from: string; to: string; base: string }>('invalid', (d) =>
+    `changing ${d.from} (at ${d.base.slice(0, 7)}) to ${d.to} lowers the database schema ${schemaLevel(d.from)} -> ${schemaLevel(d.to)}; UMS can only downgrade within one major.minor (seed 004)`),
+  DEPENDS_ON_INVALID: code<{ dependency: string }>('invalid', (d) => `depends on ${d.dependency}, which is invalid or missing`),
+  // -- revisions
+  REVISION_NOT_FOUND: code<{ rev: string; detail: string }>('invalid', (d) => `cannot resolve revision ${q(d.rev)}: ${d.detail}`),
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+export type ErrorData<C extends ErrorCode> = (typeof ERRORS)[C] extends CodeDef<infer D> ? D : never;
+
+export function categoryOf(c: ErrorCode): ErrorCategory {
+  return ERRORS[c].category;
+}
+
+export function messageOf<C extends ErrorCode>(c: C, data: ErrorData<C>): string {
+  return (ERRORS[c].message as (d: ErrorData<C>) => string)(data);
+}
+
+/** An error carrying a catalogue code and its structured data. */
+export class VersiondError<C extends ErrorCode = ErrorCode> extends Error {
+  readonly code: C;
+  readonly category: ErrorCategory;
+  readonly data: ErrorData<C>;
+  constructor(c: C, data: ErrorData<C>) {
+    super(messageOf(c, data));
+    this.name = 'VersiondError';
+    this.code = c;
+    this.category = categoryOf(c);
+    this.data = data;
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} bytes`;
+}
+
+function article(word: string): string {
+  if (word === 'null') return 'null';
+  return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
