@@ -65,9 +65,13 @@ export const ERRORS = {
   DUPLICATE_NAME: code<{ kind: string; name: string; firstPath: string }>('invalid', (d) =>
     `${d.kind} ${q(d.name)} is already declared in ${d.firstPath}; names are unique per kind`),
   DUPLICATE_MEMBER: code<{ name: string; firstField: string }>('invalid', (d) =>
-    `${q(d.name)} is already a member of this target (${d.firstField}); member names are unique within a target`),
+    `${q(d.name)} is already used at ${d.firstField}; names are unique within a target`),
+  TEST_DEVICE_BEHIND_PRODUCTION_WRS: code<{ device: string; wrs: string }>('invalid', (d) =>
+    `test device ${q(d.device)} is behind WRS ${q(d.wrs)}, which is not in the test ring; devices take their WRS's version (seeds 001, 003), so it could never get the test tag — add ${q(d.wrs)} to testRing.repositoryServers`),
   DANGLING_REFERENCE: code<{ refKind: string; name: string; scope?: string }>('invalid', (d) =>
     `${d.refKind} ${q(d.name)} is not declared${d.scope ? ` ${d.scope}` : ''}`),
+  REFERENCE_TO_INVALID: code<{ refKind: string; name: string; path: string }>('invalid', (d) =>
+    `${d.refKind} ${q(d.name)} is declared in ${d.path} but is invalid; this target waits until it is fixed`),
   RESERVED_NAME: code<{ name: string; reason: string }>('invalid', (d) => `${q(d.name)} is reserved: ${d.reason}`),
   UNRESOLVED_TAG: code<{ tag: string; product: string }>('invalid', (d) =>
     `tag ${q(d.tag)} does not resolve to any ${d.product} Release (no Release of that product lists it in spec.tags or has it as spec.version)`),
@@ -91,7 +95,7 @@ export const ERRORS = {
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
-export type ErrorData<C extends ErrorCode> = (typeof ERRORS)[C] extends CodeDef<infer D> ? D : never;
+export type ErrorData<C extends ErrorCode> = C extends ErrorCode ? ((typeof ERRORS)[C] extends CodeDef<infer D> ? D : never) : never;
 
 export function categoryOf(c: ErrorCode): ErrorCategory {
   return ERRORS[c].category;

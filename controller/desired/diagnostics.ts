@@ -1,0 +1,89 @@
+import type { ErrorCategory, ErrorCode, ErrorData } from '../../reconcilers/model/errors.ts';
+import { categoryOf, messageOf } from '../../reconcilers/model/errors.ts';
+import type { TargetId } from '../../reconcilers/model/identity.ts';
+
+/** A path into a document, as YAML/JSON segments: `['spec', 'devices', 3, 'name']`. */
+export type FieldPath = readonly (string | number)[];
+
+/**
+ * One problem found in the desired state, with everything a person needs to fix it:
+ * `path:line:column: kind/name: field: message`.
+ */
+export interface Diagnostic {
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  readonly severity: 'error' | 'warning';
+  /** Repository-relative path of the file, with `/` separators. */
+  readonly path: string;
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based. */
+  readonly column: number;
+  /** The target the document declares, when it got far enough to say. */
+  readonly target?: TargetId | string;
+  /** Field in the document (`spec.devices[3].repositoryServer`), when the problem is in one. */
+  readonly field?: string;
+  readonly message: string;
+  readonly data: unknown;
+}
+
+/**
+ * A problem not yet placed in its file: policy rules work on plain objects and name a field
+ * path; the loader turns findings into diagnostics by looking the field up in the YAML.
+ */
+export type Finding<C extends ErrorCode = ErrorCode> = { [K in C]: FindingOf<K> }[C];
+
+interface FindingOf<C extends ErrorCode> {
+  readonly code: C;
+  readonly data: ErrorData<C>;
+  readonly path: string;
+  readonly target?: TargetId | string;
+  readonly field?: FieldPath;
+  /** Point at the key of `field` rather than its value (unknown fields, names). */
+  readonly atKey?: boolean;
+  readonly severity?: 'error' | 'warning';
+}
+
+export function makeDiagnostic(
+  f: Finding,
+  position: { line: number; column: number },
+): Diagnostic {
+  return {
+    code: f.code,
+    category: categoryOf(f.code),
+    severity: f.severity ?? 'error',
+    path: f.path,
+    line: position.line,
+    column: position.column,
+    ...(f.target !== undefined ? { target: f.target } : {}),
+    ...(f.field !== undefined && f.field.length > 0 ? { field: formatFieldPath(f.field) } : {}),
+    message: messageOf(f.code, f.data as never),
+    data: f.data,
+  };
+}
+
+/** `['spec', 'devices', 3, 'name']` -> `spec.devices[3].name` */
+export function formatFieldPath(field: FieldPath): string {
+  let out = '';
+  for (const seg of field) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** The one-line form every tool and test uses: `path:line:column: kind/name: field: message`. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const sev = d.severity === 'warning' ? 'warning: ' : '';
+  return `${d.path}:${d.line}:${d.column}: ${d.target ?? '-'}: ${d.field ?? '-'}: ${sev}${d.message}`;
+}
+
+export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
+  return (
+    (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) ||
+    a.line - b.line ||
+    a.column - b.column ||
+    (a.message < b.message ? -1 : a.message > b.message ? 1 : 0)
+  );
+}

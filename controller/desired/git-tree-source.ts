@@ -1,0 +1,104 @@
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+import { DESIRED_FOLDERS } from '../../reconcilers/model/identity.ts';
+import { isUnsafeEntryName, isYamlPath, type DesiredSource, type SourceEntry } from './source.ts';
+
+/**
+ * Listings of trees already walked, keyed by folder path and tree id. A tree id names its
+ * whole content, so an unchanged folder is never walked again: reloading a revision where
+ * one file changed reads only the trees on that file's path.
+ */
+export type TreeListingCache = Map<string, readonly SourceEntry[]>;
+
+/**
+ * Desired state at one commit, read with isomorphic-git straight from the object
+ * database (never from the working tree, which may hold uncommitted edits).
+ */
+export class GitTreeSource implements DesiredSource {
+  readonly description: string;
+
+  constructor(
+    private readonly gitdir: string,
+    readonly revision: string,
+    private readonly trees: TreeListingCache = new Map(),
+    /** isomorphic-git's object cache (packfile indexes), shared across reads. */
+    private readonly objectCache: object = {},
+  ) {
+    this.description = `commit ${revision.slice(0, 7)}`;
+  }
+
+  async list(): Promise<readonly SourceEntry[]> {
+    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid: this.revision, cache: this.objectCache });
+    const root = await git.readTree({ fs, gitdir: this.gitdir, oid: commit.tree, cache: this.objectCache });
+    const out: SourceEntry[] = [];
+    for (const e of root.tree) {
+      if (e.type === 'tree' && DESIRED_FOLDERS.includes(e.path)) out.push(...(await this.walk(e.path, e.oid)));
+    }
+    return out;
+  }
+
+  async read(entry: SourceEntry): Promise<Uint8Array> {
+    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid: entry.oid, cache: this.objectCache });
+    return blob;
+  }
+
+  private async walk(prefix: string, treeOid: string): Promise<readonly SourceEntry[]> {
+    const key = `${prefix}\0${treeOid}`;
+    const cached = this.trees.get(key);
+    if (cached) return cached;
+    const tree = await this.readTreeEntries(treeOid);
+    const out: SourceEntry[] = [];
+    for (const e of tree) {
+      const path = `${prefix}/${e.path}`;
+      if (isUnsafeEntryName(e.path)) {
+        out.push({ path: `${prefix}/${JSON.stringify(e.path)}`, oid: e.oid, type: 'unsafe', detail: e.path });
+      } else if (e.type === 'tree') {
+        out.push(...(await this.walk(path, e.oid)));
+      } else if (e.type === 'commit') {
+        if (isYamlPath(path)) out.push({ path, oid: e.oid, type: 'submodule' });
+      } else if (isYamlPath(path)) {
+        if (e.mode === '120000') {
+          const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid: e.oid, cache: this.objectCache });
+          out.push({ path, oid: e.oid, type: 'symlink', detail: Buffer.from(blob).toString('utf8') });
+        } else {
+          out.push({ path, oid: e.oid, type: 'file' });
+        }
+      }
+    }
+    this.trees.set(key, out);
+    return out;
+  }
+
+  /**
+   * isomorphic-git refuses a whole tree that holds an unsafe name such as `..`; parsing the
+   * raw tree object instead lets the loader report just that entry and read its siblings.
+   */
+  private async readTreeEntries(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+    try {
+      return (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.objectCache })).tree;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'UnsafeFilepathError') throw err;
+      const { object } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.objectCache });
+      return parseRawTree(object as Uint8Array);
+    }
+  }
+}
+
+/** Entries of a raw Git tree object: `<mode> <name>\0<20-byte id>` repeated. */
+export function parseRawTree(bytes: Uint8Array): { mode: string; path: string; oid: string; type: string }[] {
+  const out: { mode: string; path: string; oid: string; type: string }[] = [];
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let i = 0;
+  while (i < buf.length) {
+    const space = buf.indexOf(0x20, i);
+    const nul = buf.indexOf(0, space);
+    if (space < 0 || nul < 0 || nul + 21 > buf.length) break;
+    const mode = buf.toString('latin1', i, space).padStart(6, '0');
+    const path = buf.toString('utf8', space + 1, nul);
+    const oid = buf.toString('hex', nul + 1, nul + 21);
+    const type = mode === '040000' ? 'tree' : mode === '160000' ? 'commit' : 'blob';
+    out.push({ mode, path, oid, type });
+    i = nul + 21;
+  }
+  return out;
+}
