@@ -127,7 +127,7 @@ function toText(state: DesiredState, repo: string, base: DesiredState | undefine
     const errors = state.diagnostics.filter((d) => d.severity === 'error');
     const files = new Set(errors.map((d) => d.path)).size;
     if (lines.length > 0) lines.push('');
-    lines.push(`invalid: ${where}: ${errors.length} error${errors.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; ${summary} loaded`);
+    lines.push(`invalid: ${where}: ${errors.length} error${errors.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; ${summary} parsed`);
     if (state.unusable.size > 0) {
       lines.push('unusable targets (the controller will not act on them):');
       for (const [id, reasons] of state.unusable) lines.push(`  ${id}: ${reasons[0]}${reasons.length > 1 ? ` (+${reasons.length - 1} more)` : ''}`);
