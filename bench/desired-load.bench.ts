@@ -1,0 +1,520 @@
+/**
+ * Desired-state loader benchmark (issue "Foundation").
+ *
+ *   node --import tsx bench/desired-load.bench.ts [--files 10000] [--repeat 5] [--reloads 20]
+ *        [--seed 42] [--breakdown] [--json] [--keep] [--strict]
+ *
+ * Generates a valid Git repository of N desired-state files in a temporary folder, then
+ * measures, first with loose objects (a fresh commit) and then after `git gc` (packed):
+ *   - a full load + validation of HEAD with a cold loader (new loader, tree cache and
+ *     isomorphic-git object cache each time), repeated --repeat times;
+ *   - a reload after one account file changed and was committed, with the SAME loader,
+ *     tree cache and object cache (what the controller does), repeated --reloads times;
+ *     each reload must re-parse exactly one file.
+ * Goals (issue "Foundation", 2-core machine): full load <= 5 s, one-file reload <= 100 ms.
+ * The verdict uses the median. With --json the JSON result goes to stdout and the table to
+ * stderr. --breakdown adds timing splits (list, read, parse, schema, policy per rule).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatDiagnostic } from '../controller/desired/diagnostics.ts';
+import { DesiredStateLoader, type DesiredState } from '../controller/desired/load-desired-state.ts';
+import { openDesiredSource } from '../controller/desired/open-source.ts';
+import { parseDesiredFile } from '../controller/desired/parse-document.ts';
+import { checkPolicy, POLICY_RULES } from '../controller/desired/policy/index.ts';
+import { policyContext } from '../controller/desired/policy/context.ts';
+import { unusableTargets } from '../controller/desired/policy/unusable.ts';
+import { validateAgainstSchema } from '../controller/desired/schema-validator.ts';
+import type { SourceEntry } from '../controller/desired/source.ts';
+import { locateRepository, type RepositoryLocation } from '../controller/git/repository.ts';
+import { isKind } from '../reconcilers/model/desired.ts';
+import { generateGitRepo, git, type GeneratedAccount, type GeneratedRepo } from './generate-repo.ts';
+import { mib, round, summarize, table, type Summary } from './stats.ts';
+
+export const GOALS = { fullLoadMs: 5000, reloadMs: 100 } as const;
+
+class BenchFailure extends Error {}
+
+interface Options {
+  files: number;
+  repeat: number;
+  reloads: number;
+  seed: number;
+  breakdown: boolean;
+  json: boolean;
+  keep: boolean;
+  strict: boolean;
+}
+
+function parseOptions(argv: readonly string[]): Options | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      files: { type: 'string', default: '10000' },
+      repeat: { type: 'string', default: '5' },
+      reloads: { type: 'string', default: '20' },
+      seed: { type: 'string', default: '42' },
+      breakdown: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const positive = (flag: string, v: string | undefined, min = 1) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new BenchFailure(`--${flag} must be an integer >= ${min}, not ${JSON.stringify(v)}`);
+    return n;
+  };
+  return {
+    files: positive('files', values.files, 50),
+    repeat: positive('repeat', values.repeat),
+    reloads: positive('reloads', values.reloads),
+    seed: positive('seed', values.seed, 0),
+    breakdown: values.breakdown ?? false,
+    json: values.json ?? false,
+    keep: values.keep ?? false,
+    strict: values.strict ?? false,
+  };
+}
+
+// ------------------------------------------------------------------ measuring
+
+interface LoadRun {
+  readonly ms: number;
+  readonly state: DesiredState;
+  readonly loader: DesiredStateLoader;
+  readonly trees: Map<string, readonly SourceEntry[]>;
+  readonly objectCache: object;
+}
+
+/** A load as the controller does it: resolve HEAD, open the source, load and validate. */
+async function timedLoad(location: RepositoryLocation, reuse?: Omit<LoadRun, 'ms' | 'state'>): Promise<LoadRun> {
+  const loader = reuse?.loader ?? new DesiredStateLoader();
+  const trees = reuse?.trees ?? new Map<string, readonly SourceEntry[]>();
+  const objectCache = reuse?.objectCache ?? {};
+  const t0 = performance.now();
+  const source = await openDesiredSource(location, { trees, objectCache });
+  const state = await loader.load(source);
+  const ms = performance.now() - t0;
+  return { ms, state, loader, trees, objectCache };
+}
+
+function assertValid(state: DesiredState, what: string, expectedFiles: number): void {
+  if (!state.valid) {
+    const errors = state.diagnostics.filter((d) => d.severity === 'error');
+    const first = state.diagnostics.slice(0, 15).map((d) => `  ${formatDiagnostic(d)}`).join('\n');
+    throw new BenchFailure(
+      `${what}: the generated repository is INVALID (${errors.length} error(s), ${state.diagnostics.length} diagnostic(s)); ` +
+        `a benchmark on an invalid repository measures the wrong thing. First diagnostics:\n${first}`,
+    );
+  }
+  if (state.stats.files !== expectedFiles) {
+    throw new BenchFailure(`${what}: loaded ${state.stats.files} files, expected ${expectedFiles}`);
+  }
+  if (state.objects.length !== expectedFiles) {
+    throw new BenchFailure(`${what}: ${state.objects.length} objects for ${expectedFiles} files`);
+  }
+}
+
+interface Memory {
+  readonly rssMiB: number;
+  readonly heapUsedMiB: number;
+  readonly peakRssMiB: number;
+  /** heapUsed after a forced GC with the state still referenced (only with --expose-gc). */
+  readonly retainedHeapMiB?: number;
+}
+
+function memory(keepAlive?: unknown): Memory {
+  const m = process.memoryUsage();
+  const peakRssMiB = round(process.resourceUsage().maxRSS / 1024, 1); // maxRSS is in KiB
+  const out: Memory = { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), peakRssMiB };
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc && keepAlive !== undefined) {
+    gc();
+    return { ...out, retainedHeapMiB: mib(process.memoryUsage().heapUsed) };
+  }
+  return out;
+}
+
+/** Changes one account document in a valid way: alternately its default tag, or one more device. */
+function modifyAccount(dir: string, account: GeneratedAccount, step: number): string {
+  const file = join(dir, account.path);
+  const text = readFileSync(file, 'utf8');
+  let next: string;
+  if (step % 2 === 0) {
+    const m = /^ {2}defaultTag: "([^"]*)"$/m.exec(text);
+    if (!m) throw new BenchFailure(`${account.path}: no defaultTag line`);
+    const tag = account.validTags.find((t) => t !== m[1])!;
+    next = text.replace(m[0], `  defaultTag: "${tag}"`);
+  } else {
+    next = text.replace(/^ {2}devices:\n/m, `  devices:\n    - { name: ${account.name}-new-${step}, repositoryServer: cloud }\n`);
+  }
+  if (next === text) throw new BenchFailure(`${account.path}: modification ${step} changed nothing`);
+  writeFileSync(file, next);
+  return account.path;
+}
+
+interface Phase {
+  readonly storage: 'loose' | 'packed';
+  readonly full: Summary;
+  readonly fullFilesPerSec: number;
+  readonly reload: Summary;
+  readonly git: { readonly looseObjects: number; readonly packs: number; readonly sizeMiB: number };
+  readonly breakdown?: Breakdown;
+}
+
+function objectStats(dir: string): Phase['git'] {
+  const out = Object.fromEntries(
+    git(dir, 'count-objects', '-v')
+      .split('\n')
+      .map((l) => l.split(': ') as [string, string]),
+  );
+  return {
+    looseObjects: Number(out['count']),
+    packs: Number(out['packs']),
+    sizeMiB: round((Number(out['size']) + Number(out['size-pack'])) / 1024, 1),
+  };
+}
+
+async function runPhase(
+  storage: Phase['storage'],
+  location: RepositoryLocation,
+  repo: GeneratedRepo,
+  opts: Options,
+  reloadCursor: { next: number },
+  log: (s: string) => void,
+): Promise<Phase & { lastState: DesiredState }> {
+  const gitStats = objectStats(repo.dir);
+  log(`[${storage}] ${gitStats.looseObjects} loose objects, ${gitStats.packs} pack(s), ${gitStats.sizeMiB} MiB`);
+
+  const fullMs: number[] = [];
+  let last: LoadRun | undefined;
+  for (let i = 0; i < opts.repeat; i++) {
+    last = await timedLoad(location);
+    assertValid(last.state, `${storage} full load #${i + 1}`, repo.files);
+    if (last.state.stats.parsed !== repo.files) throw new BenchFailure(`${storage} full load: parsed ${last.state.stats.parsed} of ${repo.files} files`);
+    fullMs.push(last.ms);
+    log(`[${storage}] full load #${i + 1}: ${round(last.ms)} ms`);
+  }
+
+  // Reloads: same loader, tree cache and object cache as the last full load.
+  const reloadMs: number[] = [];
+  let reuse = last!;
+  for (let i = 0; i < opts.reloads; i++) {
+    // Spread the changed files over the whole repository.
+    const idx = (reloadCursor.next++ * 7919) % repo.accounts.length;
+    const account = repo.accounts[idx]!;
+    const path = modifyAccount(repo.dir, account, reloadCursor.next);
+    git(repo.dir, 'add', '--', path);
+    git(repo.dir, 'commit', '-q', '-m', `bench: change ${account.name}`);
+    const head = git(repo.dir, 'rev-parse', 'HEAD');
+    const run = await timedLoad(location, reuse);
+    assertValid(run.state, `${storage} reload #${i + 1}`, repo.files);
+    if (run.state.revision !== head) throw new BenchFailure(`${storage} reload: loaded ${run.state.revision}, HEAD is ${head}`);
+    if (run.state.stats.parsed !== 1) {
+      throw new BenchFailure(`${storage} reload #${i + 1} (${path}): re-parsed ${run.state.stats.parsed} files, expected exactly 1`);
+    }
+    reloadMs.push(run.ms);
+    reuse = run;
+  }
+  const reload = summarize(reloadMs);
+  log(`[${storage}] ${opts.reloads} reloads: median ${round(reload.median)} ms`);
+
+  const full = summarize(fullMs);
+  const breakdown = opts.breakdown ? await measureBreakdown(location, reuse.state, log) : undefined;
+  return {
+    storage,
+    full,
+    fullFilesPerSec: Math.round(repo.files / (full.median / 1000)),
+    reload,
+    git: gitStats,
+    ...(breakdown ? { breakdown } : {}),
+    lastState: reuse.state,
+  };
+}
+
+// ------------------------------------------------------------------ breakdown
+
+interface Breakdown {
+  /** Resolve HEAD + walk every tree (fresh caches). */
+  readonly listMs: number;
+  /** Read every blob, 16 at a time as the loader does. */
+  readonly readMs: number;
+  /** UTF-8 decode + YAML parse + toJS. */
+  readonly parseMs: number;
+  /** ajv validation (with defaults) of every document. */
+  readonly schemaMs: number;
+  /** checkPolicy over every object. */
+  readonly policyMs: number;
+  readonly policyRulesMs: Readonly<Record<string, number>>;
+  /** unusableTargets (runs policyContext and tag resolution again). */
+  readonly unusableMs: number;
+}
+
+/** Each stage of a load, on its own, in the loader's order, with fresh caches. */
+async function measureBreakdown(location: RepositoryLocation, state: DesiredState, log: (s: string) => void): Promise<Breakdown> {
+  const objectCache = {};
+  let t = performance.now();
+  const source = await openDesiredSource(location, { trees: new Map(), objectCache });
+  const entries = (await source.list()).filter((e) => e.type === 'file');
+  const listMs = performance.now() - t;
+
+  t = performance.now();
+  const blobs: Uint8Array[] = new Array(entries.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < entries.length) {
+        const i = next++;
+        blobs[i] = await source.read(entries[i]!);
+      }
+    }),
+  );
+  const readMs = performance.now() - t;
+
+  t = performance.now();
+  const parsed = entries.map((e, i) => parseDesiredFile(e.path, blobs[i]!));
+  const parseMs = performance.now() - t;
+
+  t = performance.now();
+  for (let i = 0; i < parsed.length; i++) {
+    const p = parsed[i]!;
+    if (!p.ok) continue;
+    const kind = p.value['kind'];
+    if (isKind(kind)) validateAgainstSchema(kind, p.value, p.yaml, { path: entries[i]!.path });
+  }
+  const schemaMs = performance.now() - t;
+
+  t = performance.now();
+  checkPolicy(state.objects);
+  const policyMs = performance.now() - t;
+  const policyRulesMs: Record<string, number> = {};
+  t = performance.now();
+  const ctx = policyContext(state.objects);
+  policyRulesMs['policyContext'] = round(performance.now() - t);
+  for (const rule of POLICY_RULES) {
+    t = performance.now();
+    rule(ctx);
+    policyRulesMs[rule.name] = round(performance.now() - t);
+  }
+
+  t = performance.now();
+  unusableTargets(state.objects, state.diagnostics);
+  const unusableMs = performance.now() - t;
+
+  const out = {
+    listMs: round(listMs),
+    readMs: round(readMs),
+    parseMs: round(parseMs),
+    schemaMs: round(schemaMs),
+    policyMs: round(policyMs),
+    policyRulesMs,
+    unusableMs: round(unusableMs),
+  };
+  log(`breakdown: ${JSON.stringify(out)}`);
+  return out;
+}
+
+// ------------------------------------------------------------------ report
+
+function machineInfo() {
+  const cpus = os.cpus();
+  let gitVersion = 'unknown';
+  try {
+    gitVersion = execFileSync('git', ['--version'], { encoding: 'utf8' }).trim().replace(/^git version /, '');
+  } catch {
+    /* reported as unknown */
+  }
+  return {
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    availableParallelism: os.availableParallelism(),
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    totalMemMiB: mib(os.totalmem()),
+    node: process.version,
+    git: gitVersion,
+  };
+}
+
+function verdict(value: number, goal: number): string {
+  return value <= goal ? 'ok' : 'MISSED';
+}
+
+function renderTable(result: BenchResult): string {
+  const m = result.machine;
+  const r = result.repo;
+  const out: string[] = [];
+  out.push('versiond desired-state loader benchmark');
+  out.push(`machine: ${m.platform}, ${m.cpus} cpus (${m.cpuModel}), ${m.totalMemMiB} MiB RAM, node ${m.node}, git ${m.git}`);
+  out.push(
+    `repo:    ${r.files} files (${Object.entries(r.counts).map(([k, n]) => `${k} ${n}`).join(', ')}), ${r.sizeMiB} MiB of YAML; ` +
+      `written in ${r.writeMs} ms, git add+commit ${r.commitMs} ms, git gc ${r.gcMs} ms`,
+  );
+  out.push(`first load in the process (schema compile, JIT warm-up, cold caches): ${result.firstLoadMs} ms`);
+  out.push('');
+  const rows: (string | number)[][] = [];
+  for (const p of result.phases) {
+    rows.push([`full load + validation (${p.storage})`, p.full.runs, round(p.full.min), round(p.full.median), round(p.full.p95), p.fullFilesPerSec, `<= ${GOALS.fullLoadMs}`, verdict(p.full.median, GOALS.fullLoadMs)]);
+    rows.push([`reload, 1 file changed (${p.storage})`, p.reload.runs, round(p.reload.min), round(p.reload.median), round(p.reload.p95), '-', `<= ${GOALS.reloadMs}`, verdict(p.reload.median, GOALS.reloadMs)]);
+  }
+  out.push(table(['scenario', 'runs', 'min ms', 'median ms', 'p95 ms', 'files/s', 'goal ms', 'median'], rows));
+  out.push('');
+  const mem = result.memory;
+  out.push(
+    `memory after a full load: rss ${mem.afterFullLoad.rssMiB} MiB, heapUsed ${mem.afterFullLoad.heapUsedMiB} MiB` +
+      (mem.afterFullLoad.retainedHeapMiB !== undefined ? `, retained heap after GC ${mem.afterFullLoad.retainedHeapMiB} MiB` : '') +
+      `; peak rss ${mem.afterFullLoad.peakRssMiB} MiB (after all runs: ${mem.end.peakRssMiB} MiB)`,
+  );
+  for (const p of result.phases) {
+    out.push(`git (${p.storage}): ${p.git.looseObjects} loose objects, ${p.git.packs} pack(s), ${p.git.sizeMiB} MiB`);
+  }
+  for (const p of result.phases) {
+    if (!p.breakdown) continue;
+    const b = p.breakdown;
+    out.push(
+      `breakdown (${p.storage}, each stage alone): list ${b.listMs} ms, read ${b.readMs} ms, parse ${b.parseMs} ms, schema ${b.schemaMs} ms, ` +
+        `policy ${b.policyMs} ms [${Object.entries(b.policyRulesMs).map(([k, v]) => `${k} ${v}`).join(', ')}], unusable ${b.unusableMs} ms`,
+    );
+  }
+  out.push(`total benchmark time: ${round(result.totalSeconds, 1)} s${result.keptRepo ? `; repository kept at ${result.keptRepo}` : ''}`);
+  return out.join('\n');
+}
+
+export interface BenchResult {
+  readonly benchmark: 'desired-load';
+  readonly machine: ReturnType<typeof machineInfo>;
+  readonly options: Options;
+  readonly goals: typeof GOALS;
+  readonly repo: {
+    readonly files: number;
+    readonly counts: Readonly<Record<string, number>>;
+    readonly sizeMiB: number;
+    readonly writeMs: number;
+    readonly commitMs: number;
+    readonly gcMs: number;
+  };
+  readonly firstLoadMs: number;
+  readonly phases: readonly Phase[];
+  readonly memory: { readonly afterFullLoad: Memory; readonly end: Memory };
+  readonly goalsMet: { readonly fullLoad: boolean; readonly reload: boolean };
+  readonly totalSeconds: number;
+  readonly keptRepo?: string;
+}
+
+// ------------------------------------------------------------------ main
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const started = performance.now();
+  let opts: Options | 'help';
+  try {
+    opts = parseOptions(argv);
+  } catch (err) {
+    process.stderr.write(`desired-load.bench: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write('usage: node --import tsx bench/desired-load.bench.ts [--files N] [--repeat N] [--reloads N] [--seed N] [--breakdown] [--json] [--keep] [--strict]\n');
+    return 0;
+  }
+  const options = opts;
+  const log = (s: string) => process.stderr.write(`  ${s}\n`);
+  const dir = mkdtempSync(join(os.tmpdir(), 'versiond-bench-'));
+  const cleanup = () => {
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  };
+  const onSignal = () => {
+    cleanup();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    log(`generating ${options.files} documents in ${dir}`);
+    const repo = generateGitRepo(dir, { files: options.files, seed: options.seed });
+    log(`written in ${round(repo.writeMs)} ms, git add+commit in ${round(repo.commitMs)} ms`);
+    const location = locateRepository(dir);
+
+    // The very first load of the process also compiles the JSON schemas and warms the JIT:
+    // reported on its own, outside the series.
+    const first = await timedLoad(location);
+    assertValid(first.state, 'first load', repo.files);
+    const afterFullLoad = memory(first.state);
+    log(`first load in the process: ${round(first.ms)} ms (rss ${afterFullLoad.rssMiB} MiB)`);
+
+    const cursor = { next: 0 };
+    const phases: Phase[] = [];
+    const strip = ({ lastState: _unused, ...p }: Phase & { lastState: DesiredState }): Phase => p;
+    phases.push(strip(await runPhase('loose', location, repo, options, cursor, log)));
+
+    let t = performance.now();
+    git(dir, 'gc', '-q');
+    const gcMs = performance.now() - t;
+    log(`git gc in ${round(gcMs)} ms`);
+    phases.push(strip(await runPhase('packed', location, repo, options, cursor, log)));
+
+    const goalsMet = {
+      fullLoad: phases.every((p) => p.full.median <= GOALS.fullLoadMs),
+      reload: phases.every((p) => p.reload.median <= GOALS.reloadMs),
+    };
+    const result: BenchResult = {
+      benchmark: 'desired-load',
+      machine: machineInfo(),
+      options,
+      goals: GOALS,
+      repo: {
+        files: repo.files,
+        counts: repo.counts,
+        sizeMiB: mib(repo.bytes),
+        writeMs: round(repo.writeMs),
+        commitMs: round(repo.commitMs),
+        gcMs: round(gcMs),
+      },
+      firstLoadMs: round(first.ms),
+      phases,
+      memory: { afterFullLoad, end: memory() },
+      goalsMet,
+      totalSeconds: round((performance.now() - started) / 1000, 1),
+      ...(options.keep ? { keptRepo: dir } : {}),
+    };
+    const text = renderTable(result);
+    if (options.json) {
+      process.stderr.write(`${text}\n`);
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${text}\n`);
+    }
+    return options.strict && !(goalsMet.fullLoad && goalsMet.reload) ? 1 : 0;
+  } catch (err) {
+    if (err instanceof BenchFailure) {
+      process.stderr.write(`desired-load.bench: FAILED: ${err.message}\n`);
+      if (!options.keep) process.stderr.write('  (re-run with --keep to inspect the repository)\n');
+      return 1;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    cleanup();
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
