@@ -64,7 +64,7 @@ describe('the loader reads desired state from a Git revision', () => {
     const acme = state.byId.get('account/acme-w360')!;
     expect(Object.isFrozen(acme.spec)).toBe(true);
     expect(() => {
-      (acme.spec as { devices: unknown[] }).devices.push({ name: 'x' });
+      (acme.spec as unknown as { devices: unknown[] }).devices.push({ name: 'x' });
     }).toThrow(TypeError);
   });
 
