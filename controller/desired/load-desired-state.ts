@@ -1,12 +1,11 @@
 import { API_VERSION, isKind, KINDS, type AnyDesiredObject } from '../../reconcilers/model/desired.ts';
 import { KIND_FOLDERS, kindOfFolder, type TargetId } from '../../reconcilers/model/identity.ts';
 import { compareDiagnostics, makeDiagnostic, type Diagnostic, type Finding } from './diagnostics.ts';
-import { DEFAULT_MAX_FILE_BYTES, locate, parseDesiredFile, type ParsedYaml } from './parse-document.ts';
+import { DEFAULT_MAX_FILE_BYTES, locate, parseDesiredFile, reparse, type ParsedYaml } from './parse-document.ts';
 import { checkPolicy } from './policy/index.ts';
 import { unusableTargets } from './policy/unusable.ts';
 import { validateAgainstSchema } from './schema-validator.ts';
 import { symlinkStaysInside, type DesiredSource, type SourceEntry } from './source.ts';
-import { parseDocument, LineCounter } from 'yaml';
 
 /** The desired state of one revision, loaded and validated as a whole. */
 export interface DesiredState {
@@ -191,10 +190,7 @@ export class DesiredStateLoader {
       let yaml = reparsed.get(f.path);
       if (!reparsed.has(f.path)) {
         const text = byPath.get(f.path)?.text;
-        if (text !== undefined) {
-          const lineCounter = new LineCounter();
-          yaml = { text, doc: parseDocument(text, { lineCounter, version: '1.2' }), lineCounter };
-        }
+        if (text !== undefined) yaml = reparse(text);
         reparsed.set(f.path, yaml);
       }
       return makeDiagnostic(f, yaml ? locate(yaml, f.field, f.atKey) : { line: 1, column: 1 });

@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node } from 'yaml';
 import type { FieldPath, Finding } from './diagnostics.ts';
 
 /** Documents larger than this are refused unread (a desired-state file is small text). */
@@ -15,6 +15,8 @@ export type ParseOutcome =
   | { readonly ok: false; readonly findings: readonly (Finding & { line: number; column: number })[] };
 
 const UTF8_BOM = '\uFEFF';
+/** YAML 1.2 core schema, so `yes`/`on` stay strings; duplicate keys are errors. */
+const YAML_OPTIONS = { prettyErrors: false, version: '1.2', uniqueKeys: true } as const;
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -39,7 +41,7 @@ export function parseDesiredFile(path: string, bytes: Uint8Array, maxBytes = DEF
   if (text.startsWith(UTF8_BOM)) text = text.slice(1);
 
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, version: '1.2', uniqueKeys: true });
+  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
   const list = Array.isArray(docs) ? docs : [];
   if (list.length === 0 || (list.length === 1 && list[0]!.contents === null && list[0]!.errors.length === 0)) {
     return fail({ code: 'EMPTY_DOCUMENT', data: {}, path, ...at1 });
@@ -73,6 +75,12 @@ export function parseDesiredFile(path: string, bytes: Uint8Array, maxBytes = DEF
     return fail({ code: 'YAML_SYNTAX', data: { detail: (err as Error).message }, path, ...at1 });
   }
   return { ok: true, yaml: { text, doc: first, lineCounter }, value: value as Record<string, unknown> };
+}
+
+/** Text of a file that already parsed cleanly, parsed again to locate fields (positions are not kept in memory). */
+export function reparse(text: string): ParsedYaml {
+  const lineCounter = new LineCounter();
+  return { text, doc: parseDocument(text, { ...YAML_OPTIONS, lineCounter }), lineCounter };
 }
 
 function fail(...findings: (Finding & { line: number; column: number })[]): ParseOutcome {
