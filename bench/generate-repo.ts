@@ -228,7 +228,7 @@ export function writeDesiredFiles(dir: string, options: GenerateOptions): Genera
   }
 
   // Accounts: 2-3 WRS, 10-30 devices (some remote, "cloud"), often a test ring.
-  const nAccounts = Math.max(0, total - nReleases - nDomains - nDistribution - nClusters);
+  const nAccounts = Math.max(1, total - nReleases - nDomains - nDistribution - nClusters);
   const accounts: GeneratedAccount[] = [];
   for (let i = 0; i < nAccounts; i++) {
     const region = REGIONS[i % REGIONS.length]!;
@@ -265,7 +265,8 @@ export function writeDesiredFiles(dir: string, options: GenerateOptions): Genera
     if (chance(0.4)) {
       // Test ring: the first WRS and some of its devices, plus maybe a remote device.
       const ringDevices = devices.filter((d) => d.wrs === wrs[0] || d.wrs === 'cloud').slice(0, int(1, 3)).map((d) => d.name);
-      const testTag = chance(0.5) ? 'beta' : pick(list.filter((r) => r.tags.some((t) => t.endsWith('-test'))).map((r) => r.tags.find((t) => t.endsWith('-test'))!));
+      const testTags = list.flatMap((r) => r.tags.filter((t) => t.endsWith('-test')));
+      const testTag = testTags.length === 0 || chance(0.5) ? 'beta' : pick(testTags);
       lines.push('  testRing:', `    tag: "${testTag}"`, `    repositoryServers: [${wrs[0]}]`, `    devices: [${ringDevices.join(', ')}]`);
     }
     if (product === 'cebox-os') lines.push('  infrastructure:', `    release: ${recentRelease('cebox-cloud').name}`);

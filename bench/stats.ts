@@ -16,7 +16,8 @@ export function summarize(samples: readonly number[]): Summary {
   const n = s.length;
   const median = n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
   const p95 = s[Math.min(n - 1, Math.ceil(0.95 * n) - 1)]!;
-  return { runs: n, min: s[0]!, median, p95, max: s[n - 1]!, mean: s.reduce((a, b) => a + b, 0) / n };
+  const r = (x: number) => round(x, 2);
+  return { runs: n, min: r(s[0]!), median: r(median), p95: r(p95), max: r(s[n - 1]!), mean: r(s.reduce((a, b) => a + b, 0) / n) };
 }
 
 export function round(x: number, digits = 1): number {

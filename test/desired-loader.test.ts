@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TreeListingCache } from '../controller/desired/tree-listing-cache.ts';
 import { DesiredStateLoader } from '../controller/desired/load-desired-state.ts';
 import { openDesiredSource } from '../controller/desired/open-source.ts';
 import { locateRepository } from '../controller/git/repository.ts';
@@ -84,7 +85,7 @@ describe('reloading a newer revision re-parses only the files whose blob changed
   it('one edited file -> one file parsed, the other documents reused as the same objects', async () => {
     const r = repo();
     const loader = new DesiredStateLoader();
-    const trees = new Map();
+    const trees = new TreeListingCache();
     const objectCache = {};
     const location = locateRepository(r.dir);
     const first = await loader.load(await openDesiredSource(location, { trees, objectCache }));

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
+  versionKey,
   VersionParseError,
   compareVersions,
   crossesSchemaDowngrade,
@@ -259,5 +260,13 @@ describe('sortVersions', () => {
 
   it('throws on an invalid entry instead of hiding it', () => {
     expect(() => sortVersions(['6.1.4', '6.x.1'])).toThrow(VersionParseError);
+  });
+});
+
+describe('versionKey: the map key the release index uses', () => {
+  const spellings = ['6.1.4', '6.09.120', '6.9.120', '6.10.120', '12.08.110', '4.3.0-rc.1', '4.3.0-rc.01', '4.3.0', 'v4.3', '4.2', 'v4.2', '4.2.0', '11.10.150.01', '11.10.150.1', '11.10.150', '11.10.150.0', '1.2.3+build.5', '1.2.3'];
+  const pairs = spellings.flatMap((a) => spellings.map((b) => [a, b] as const));
+  it.each(pairs)('%s and %s share a key exactly when they compare equal', (a, b) => {
+    expect(versionKey(a) === versionKey(b)).toBe(compareVersions(a, b) === 0);
   });
 });

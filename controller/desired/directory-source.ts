@@ -24,7 +24,7 @@ export class DirectorySource implements DesiredSource {
       const st = await fs.lstat(join(this.dir, folder)).catch(() => undefined);
       if (st?.isDirectory()) await this.walk(folder, out);
     }
-    return out;
+    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   }
 
   async read(entry: SourceEntry): Promise<Uint8Array> {

@@ -1,14 +1,8 @@
-import * as fs from 'node:fs';
 import git from 'isomorphic-git';
+import { gitFs as fs } from '../git/git-fs.ts';
 import { DESIRED_FOLDERS } from '../../reconcilers/model/identity.ts';
 import { isUnsafeEntryName, isYamlPath, type DesiredSource, type SourceEntry } from './source.ts';
-
-/**
- * Listings of trees already walked, keyed by folder path and tree id. A tree id names its
- * whole content, so an unchanged folder is never walked again: reloading a revision where
- * one file changed reads only the trees on that file's path.
- */
-export type TreeListingCache = Map<string, readonly SourceEntry[]>;
+import { TreeListingCache } from './tree-listing-cache.ts';
 
 /**
  * Desired state at one commit, read with isomorphic-git straight from the object
@@ -20,20 +14,23 @@ export class GitTreeSource implements DesiredSource {
   constructor(
     private readonly gitdir: string,
     readonly revision: string,
-    private readonly trees: TreeListingCache = new Map(),
+    private readonly trees: TreeListingCache = new TreeListingCache(),
     /** isomorphic-git's object cache (packfile indexes), shared across reads. */
     private readonly objectCache: object = {},
   ) {
     this.description = `commit ${revision.slice(0, 7)}`;
   }
 
+  /** Entries in path order: Git keeps tree entries sorted, and a walk in that order yields sorted paths. */
   async list(): Promise<readonly SourceEntry[]> {
+    this.trees.beginLoad();
     const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid: this.revision, cache: this.objectCache });
     const root = await git.readTree({ fs, gitdir: this.gitdir, oid: commit.tree, cache: this.objectCache });
     const out: SourceEntry[] = [];
     for (const e of root.tree) {
-      if (e.type === 'tree' && DESIRED_FOLDERS.includes(e.path)) out.push(...(await this.walk(e.path, e.oid)));
+      if (e.type === 'tree' && DESIRED_FOLDERS.includes(e.path)) for (const x of await this.walk(e.path, e.oid)) out.push(x);
     }
+    this.trees.sweep();
     return out;
   }
 
@@ -53,7 +50,7 @@ export class GitTreeSource implements DesiredSource {
       if (isUnsafeEntryName(e.path)) {
         out.push({ path: `${prefix}/${JSON.stringify(e.path)}`, oid: e.oid, type: 'unsafe', detail: e.path });
       } else if (e.type === 'tree') {
-        out.push(...(await this.walk(path, e.oid)));
+        for (const x of await this.walk(path, e.oid)) out.push(x);
       } else if (e.type === 'commit') {
         if (isYamlPath(path)) out.push({ path, oid: e.oid, type: 'submodule' });
       } else if (isYamlPath(path)) {

@@ -2,6 +2,7 @@ import { API_VERSION, isKind, KINDS, type AnyDesiredObject } from '../../reconci
 import { KIND_FOLDERS, kindOfFolder, type TargetId } from '../../reconcilers/model/identity.ts';
 import { compareDiagnostics, makeDiagnostic, type Diagnostic, type Finding } from './diagnostics.ts';
 import { DEFAULT_MAX_FILE_BYTES, locate, parseDesiredFile, reparse, type ParsedYaml } from './parse-document.ts';
+import { policyContext } from './policy/context.ts';
 import { checkPolicy } from './policy/index.ts';
 import { unusableTargets } from './policy/unusable.ts';
 import { validateAgainstSchema } from './schema-validator.ts';
@@ -51,7 +52,10 @@ export interface LoaderOptions {
  * cross-file policy then runs over the whole revision, which is cheap.
  */
 export class DesiredStateLoader {
-  private readonly records = new Map<string, FileRecord>();
+  /** Records by the source's entry object: unchanged tree listings hand back the same objects. */
+  private readonly byEntry = new WeakMap<SourceEntry, FileRecord>();
+  /** Records by path and blob id, for entries re-listed because a sibling changed. */
+  private readonly byKey = new Map<string, FileRecord>();
   private generation = 0;
   private readonly maxFileBytes: number;
   private readonly concurrency: number;
@@ -63,58 +67,81 @@ export class DesiredStateLoader {
 
   async load(source: DesiredSource, options: { base?: DesiredState } = {}): Promise<DesiredState> {
     const generation = ++this.generation;
-    const entries = [...(await source.list())].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const entries = await source.list();
     let parsed = 0;
     const records: FileRecord[] = new Array(entries.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < entries.length) {
-        const i = next++;
-        const entry = entries[i]!;
-        const key = `${entry.path}\0${entry.oid}\0${entry.type}`;
-        let rec = this.records.get(key);
-        if (!rec) {
-          rec = await this.loadEntry(source, entry);
-          this.records.set(key, rec);
-          parsed++;
-        }
+    const missing: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const rec = this.lookup(entries[i]!);
+      if (rec) {
         rec.generation = generation;
         records[i] = rec;
+      } else missing.push(i);
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < missing.length) {
+        const i = missing[next++]!;
+        const entry = entries[i]!;
+        const rec = await this.loadEntry(source, entry);
+        rec.generation = generation;
+        this.byEntry.set(entry, rec);
+        this.byKey.set(entryKey(entry), rec);
+        records[i] = rec;
+        parsed++;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, entries.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, missing.length) }, worker));
     // Keep what this load and the previous one used (a revision and its base, or the
     // current and the next revision); drop the rest so memory follows the repository.
-    for (const [key, rec] of this.records) if (rec.generation < generation - 1) this.records.delete(key);
+    // Swept only once stale records pile up, so a one-file reload does not scan them all.
+    if (this.byKey.size > entries.length * 1.25 + 64) {
+      for (const [key, rec] of this.byKey) if (rec.generation < generation - 1) this.byKey.delete(key);
+    }
 
-    const objects = records.flatMap((r) => (r.object ? [r.object] : []));
-    const diagnostics: Diagnostic[] = records.flatMap((r) => r.diagnostics);
+    // One pass over the records: the objects, every file's own diagnostics, documents that
+    // declare a name but are invalid (for clearer references), and the index by target.
+    const objects: AnyDesiredObject[] = [];
+    const diagnostics: Diagnostic[] = [];
     const invalid = new Map<string, string>();
-    for (const r of records) if (!r.object && r.declares) invalid.set(r.declares, r.path);
-    const findings = checkPolicy(
-      objects,
-      options.base && options.base.revision ? { objects: options.base.objects, revision: options.base.revision } : undefined,
-      invalid,
-    );
-    diagnostics.push(...this.place(findings, records));
+    const byId = new Map<TargetId, AnyDesiredObject>();
+    const brokenFiles: string[] = [];
+    for (const r of records) {
+      if (r.object) {
+        objects.push(r.object);
+        if (!byId.has(r.target as TargetId)) byId.set(r.target as TargetId, r.object);
+      } else if (r.declares) invalid.set(r.declares, r.path);
+      if (r.diagnostics.length > 0) {
+        for (const d of r.diagnostics) diagnostics.push(d);
+        if (r.target === undefined) brokenFiles.push(r.path);
+      }
+    }
+    const ctx = policyContext(objects, invalid);
+    const base = options.base;
+    const findings = checkPolicy(ctx, base?.revision ? { context: policyContext(base.objects), revision: base.revision } : undefined);
+    for (const d of this.place(findings, records)) diagnostics.push(d);
     diagnostics.sort(compareDiagnostics);
 
-    const byId = new Map<TargetId, AnyDesiredObject>();
-    for (const o of objects) {
-      const id = `${o.kind.toLowerCase()}/${o.metadata.name}` as TargetId;
-      if (!byId.has(id)) byId.set(id, o);
-    }
     return {
       revision: source.revision,
       source: source.description,
       objects,
       byId,
       diagnostics,
-      unusable: unusableTargets(objects, diagnostics),
-      brokenFiles: records.filter((r) => r.target === undefined && r.diagnostics.length > 0).map((r) => r.path),
+      unusable: unusableTargets(ctx, diagnostics),
+      brokenFiles,
       valid: !diagnostics.some((d) => d.severity === 'error'),
       stats: { files: entries.length, parsed, reused: entries.length - parsed },
     };
+  }
+
+  private lookup(entry: SourceEntry): FileRecord | undefined {
+    let rec = this.byEntry.get(entry);
+    if (!rec) {
+      rec = this.byKey.get(entryKey(entry));
+      if (rec) this.byEntry.set(entry, rec);
+    }
+    return rec;
   }
 
   private async loadEntry(source: DesiredSource, entry: SourceEntry): Promise<FileRecord> {
@@ -196,6 +223,10 @@ export class DesiredStateLoader {
       return makeDiagnostic(f, yaml ? locate(yaml, f.field, f.atKey) : { line: 1, column: 1 });
     });
   }
+}
+
+function entryKey(e: SourceEntry): string {
+  return `${e.type}\0${e.oid}\0${e.path}`;
 }
 
 function tgt(target: string | undefined): { target?: string } {

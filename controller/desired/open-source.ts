@@ -1,4 +1,5 @@
-import { GitTreeSource, type TreeListingCache } from './git-tree-source.ts';
+import { GitTreeSource } from './git-tree-source.ts';
+import type { TreeListingCache } from './tree-listing-cache.ts';
 import { DirectorySource } from './directory-source.ts';
 import type { DesiredSource } from './source.ts';
 import type { RepositoryLocation } from '../git/repository.ts';

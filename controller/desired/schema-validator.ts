@@ -17,13 +17,21 @@ const SCHEMA_FILE: Readonly<Record<Kind, string>> = {
   HACluster: 'hacluster.schema.json',
 };
 
+const timeZones = new Map<string, boolean>();
+
+/** Whether `tz` is an IANA zone this runtime knows; answers are cached (building a formatter is slow). */
 export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
+  let known = timeZones.get(tz);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (timeZones.size < 10_000) timeZones.set(tz, known);
   }
+  return known;
 }
 
 let compiled: Readonly<Record<Kind, ValidateFunction>> | undefined;

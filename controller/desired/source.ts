@@ -9,7 +9,7 @@ export interface DesiredSource {
   readonly description: string;
   /** The commit id read, or `null` for a folder. */
   readonly revision: string | null;
-  /** Every entry under the desired-state folders that the loader should look at. */
+  /** Every entry under the desired-state folders that the loader should look at, sorted by path. */
   list(): Promise<readonly SourceEntry[]>;
   /** Bytes of a `file` entry. */
   read(entry: SourceEntry): Promise<Uint8Array>;

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
 import git from 'isomorphic-git';
+import { gitFs as fs } from './git-fs.ts';
 
 export class RevisionError extends Error {
   constructor(readonly rev: string, readonly detail: string) {

@@ -185,15 +185,45 @@ export function tryParseVersion(input: string): ParseResult {
   return { ok: true, version };
 }
 
+/**
+ * Parsed versions by input string. A fleet's desired state names a few hundred distinct
+ * versions but compares them millions of times (every tag lookup, every member), so each
+ * string is parsed once. Parsing is pure, so memoising it changes no result; the bound keeps
+ * a stream of garbage input from growing memory.
+ */
+const MEMO_LIMIT = 50_000;
+const memo = new Map<string, ParseResult>();
+
+function parseMemo(input: string): ParseResult {
+  let result = memo.get(input);
+  if (result === undefined) {
+    result = tryParseVersion(input);
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(input, result);
+  }
+  return result;
+}
+
 /** Parse or throw a {@link VersionParseError} whose `reason` names the problem. */
 export function parseVersion(input: string): Version {
-  const result = tryParseVersion(input);
+  const result = typeof input === 'string' ? parseMemo(input) : tryParseVersion(input);
   if (!result.ok) throw new VersionParseError(input, result.reason);
   return result.version;
 }
 
 export function isValidVersion(input: string): boolean {
-  return tryParseVersion(input).ok;
+  return (typeof input === 'string' ? parseMemo(input) : tryParseVersion(input)).ok;
+}
+
+/**
+ * A string equal for two versions exactly when {@link compareVersions} says they are equal
+ * (`6.09.120` and `6.9.120` share a key, `v4.2` and `4.2.0` too), for indexing versions in
+ * maps instead of comparing them pairwise. Throws {@link VersionParseError} if invalid.
+ */
+export function versionKey(v: Version | string): string {
+  const ver = toVersion(v);
+  const numeric = `${ver.major}.${ver.minor}.${ver.patch}.${ver.build ?? 0}`;
+  return ver.prerelease.length === 0 ? numeric : `${numeric}-${ver.prerelease.join('.')}`;
 }
 
 function toVersion(v: Version | string): Version {

@@ -1,3 +1,4 @@
+import { TreeListingCache } from '../../desired/tree-listing-cache.ts';
 import { KINDS } from '../../../reconcilers/model/desired.ts';
 import { formatDiagnostic } from '../../desired/diagnostics.ts';
 import { DesiredStateLoader, type DesiredState } from '../../desired/load-desired-state.ts';
@@ -58,7 +59,7 @@ export const validateCommand: Command = {
     if (values.worktree && values.rev !== undefined) throw new UsageError('--worktree and --rev are exclusive');
 
     const loader = new DesiredStateLoader();
-    const trees = new Map();
+    const trees = new TreeListingCache();
     const objectCache = {};
     let state: DesiredState;
     let base: DesiredState | undefined;

@@ -1,4 +1,4 @@
-import type { Account, AnyDesiredObject, DistributionServer, Domain, HACluster, Kind, Release } from '../../../reconcilers/model/desired.ts';
+import type { Account, AnyDesiredObject, DistributionServer, Domain, HACluster, Release } from '../../../reconcilers/model/desired.ts';
 import { targetId } from '../../../reconcilers/model/identity.ts';
 import { ReleaseIndex } from '../../../reconcilers/model/release-index.ts';
 import type { FieldPath, Finding } from '../diagnostics.ts';
@@ -16,22 +16,48 @@ export interface PolicyContext {
   readonly invalid: ReadonlyMap<string, string>;
 }
 
-/** A cross-file rule: pure, from the documents to findings. */
+/** A rule: pure, from the documents to findings. */
 export type PolicyRule = (ctx: PolicyContext) => Finding[];
 
-export function policyContext(objects: readonly AnyDesiredObject[], invalid: ReadonlyMap<string, string> = new Map()): PolicyContext {
-  const of = <K extends Kind>(kind: K) => objects.filter((o) => o.kind === kind) as Extract<AnyDesiredObject, { kind: K }>[];
-  const releases = of('Release');
-  return {
-    objects,
-    releases,
-    domains: of('Domain'),
-    accounts: of('Account'),
-    distributionServers: of('DistributionServer'),
-    clusters: of('HACluster'),
-    releaseIndex: new ReleaseIndex(releases),
-    invalid,
+/**
+ * A rule that looks at one document alone. Documents are frozen and reused across reloads
+ * while their blob is unchanged, so its findings are remembered per document: a reload pays
+ * only for the documents that changed, however large the repository.
+ */
+export function perDocument<T extends AnyDesiredObject>(
+  select: (ctx: PolicyContext) => readonly T[],
+  check: (obj: T) => Finding[],
+): PolicyRule {
+  const cache = new WeakMap<T, Finding[]>();
+  const rule: PolicyRule = (ctx) => {
+    const out: Finding[] = [];
+    for (const obj of select(ctx)) {
+      let findings = cache.get(obj);
+      if (!findings) cache.set(obj, (findings = check(obj)));
+      for (const f of findings) out.push(f);
+    }
+    return out;
   };
+  Object.defineProperty(rule, 'name', { value: check.name });
+  return rule;
+}
+
+export function policyContext(objects: readonly AnyDesiredObject[], invalid: ReadonlyMap<string, string> = new Map()): PolicyContext {
+  const releases: Release[] = [];
+  const domains: Domain[] = [];
+  const accounts: Account[] = [];
+  const distributionServers: DistributionServer[] = [];
+  const clusters: HACluster[] = [];
+  for (const o of objects) {
+    switch (o.kind) {
+      case 'Release': releases.push(o); break;
+      case 'Domain': domains.push(o); break;
+      case 'Account': accounts.push(o); break;
+      case 'DistributionServer': distributionServers.push(o); break;
+      case 'HACluster': clusters.push(o); break;
+    }
+  }
+  return { objects, releases, domains, accounts, distributionServers, clusters, releaseIndex: new ReleaseIndex(releases), invalid };
 }
 
 /** Shorthand for a finding located in `obj`'s file. */

@@ -1,11 +1,10 @@
-import type { AnyDesiredObject } from '../../../reconcilers/model/desired.ts';
 import type { Finding } from '../diagnostics.ts';
 import { accountTopology } from './account-topology.ts';
 import { clusterTopology } from './cluster-topology.ts';
-import { policyContext, type PolicyRule } from './context.ts';
+import type { PolicyContext, PolicyRule } from './context.ts';
 import { distributionConsoles } from './distribution-consoles.ts';
 import { haClusterSchemaDowngrades } from './hacluster-schema-downgrade.ts';
-import { memberIdentity } from './members.ts';
+import { agentOwnership, memberNames } from './members.ts';
 import { releaseCatalogue } from './release-catalogue.ts';
 import { releaseReferences } from './release-references.ts';
 import { uniqueNames } from './unique-names.ts';
@@ -15,19 +14,16 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   uniqueNames,
   releaseCatalogue,
   releaseReferences,
-  memberIdentity,
+  memberNames,
+  agentOwnership,
   accountTopology,
   clusterTopology,
   distributionConsoles,
 ];
 
-export function checkPolicy(
-  objects: readonly AnyDesiredObject[],
-  base?: { readonly objects: readonly AnyDesiredObject[]; readonly revision: string },
-  invalid: ReadonlyMap<string, string> = new Map(),
-): Finding[] {
-  const ctx = policyContext(objects, invalid);
+/** Runs every rule over one revision, and the change rules against `base` when given. */
+export function checkPolicy(ctx: PolicyContext, base?: { readonly context: PolicyContext; readonly revision: string }): Finding[] {
   const out = POLICY_RULES.flatMap((rule) => rule(ctx));
-  if (base) out.push(...haClusterSchemaDowngrades(policyContext(base.objects), base.revision, ctx));
+  if (base) out.push(...haClusterSchemaDowngrades(base.context, base.revision, ctx));
   return out;
 }

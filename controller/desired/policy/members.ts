@@ -1,26 +1,41 @@
 import { agentIdOf, type AnyDesiredObject } from '../../../reconcilers/model/desired.ts';
-import type { FieldPath } from '../diagnostics.ts';
-import type { Finding } from '../diagnostics.ts';
-import type { PolicyContext, PolicyRule } from './context.ts';
-import { at } from './context.ts';
+import type { FieldPath, Finding } from '../diagnostics.ts';
+import { formatFieldPath } from '../diagnostics.ts';
+import { at, perDocument, type PolicyContext, type PolicyRule } from './context.ts';
 
 /** A machine in a target, with the field that declares it. */
 export interface MemberRef {
   readonly name: string;
   readonly agent: string;
   readonly field: FieldPath;
+  /** Where to point when the agent is the problem: `agent` when set, else `name`. */
+  readonly agentField: FieldPath;
 }
 
-/** Every member of a target that runs an agent and is told a version of the target's product. */
-export function membersOf(obj: AnyDesiredObject): MemberRef[] {
-  const list = (items: readonly { name: string; agent?: string }[], field: string[]) =>
-    items.map((m, i) => ({ name: m.name, agent: agentIdOf(m), field: [...field, i] }));
+const memberCache = new WeakMap<AnyDesiredObject, readonly MemberRef[]>();
+
+/**
+ * Every member of a target that runs an agent and is told a version of the target's product.
+ * Documents are frozen and reused across reloads while their blob is unchanged, so the list
+ * is computed once per document, not once per load.
+ */
+export function membersOf(obj: AnyDesiredObject): readonly MemberRef[] {
+  let members = memberCache.get(obj);
+  if (!members) memberCache.set(obj, (members = listMembers(obj)));
+  return members;
+}
+
+function listMembers(obj: AnyDesiredObject): MemberRef[] {
+  const one = (m: { name: string; agent?: string }, field: FieldPath): MemberRef => ({
+    name: m.name,
+    agent: agentIdOf(m),
+    field,
+    agentField: [...field, m.agent !== undefined ? 'agent' : 'name'],
+  });
+  const list = (items: readonly { name: string; agent?: string }[], field: string[]) => items.map((m, i) => one(m, [...field, i]));
   switch (obj.kind) {
     case 'Domain':
-      return [
-        { name: obj.spec.master.name, agent: agentIdOf(obj.spec.master), field: ['spec', 'master'] },
-        ...list(obj.spec.slaves, ['spec', 'slaves']),
-      ];
+      return [one(obj.spec.master, ['spec', 'master']), ...list(obj.spec.slaves, ['spec', 'slaves'])];
     case 'Account':
       return [...list(obj.spec.repositoryServers, ['spec', 'repositoryServers']), ...list(obj.spec.devices, ['spec', 'devices'])];
     case 'HACluster':
@@ -36,53 +51,52 @@ export function membersOf(obj: AnyDesiredObject): MemberRef[] {
 
 /**
  * Within a target, member names are unique (status reports per member) and so are agents
- * (one agent cannot be two members). Across targets, one agent may run several products,
- * but never the same product for two targets: it would be told two versions at once.
+ * (one agent cannot be two members of one target).
  */
-export const memberIdentity: PolicyRule = (ctx) => {
+export const memberNames = perDocument((ctx) => ctx.objects, function memberNames(obj: AnyDesiredObject): Finding[] {
   const out: Finding[] = [];
-  const agentOwner = new Map<string, string>(); // `${product}\0${agent}` -> target
+  const names = new Map<string, FieldPath>();
+  const agents = new Map<string, FieldPath>();
+  for (const m of membersOf(obj)) {
+    const firstName = names.get(m.name);
+    if (firstName) {
+      out.push({ code: 'DUPLICATE_MEMBER', data: { name: m.name, firstField: formatFieldPath(firstName) }, ...at(obj, [...m.field, 'name']) });
+      continue;
+    }
+    names.set(m.name, m.field);
+    const firstAgent = agents.get(m.agent);
+    if (firstAgent) {
+      out.push({ code: 'AGENT_CONFLICT', data: { agent: m.agent, product: 'its product', other: `${formatFieldPath(firstAgent)} of this target` }, ...at(obj, m.agentField) });
+    } else agents.set(m.agent, m.field);
+  }
+  return out;
+});
+
+/**
+ * Across targets, one agent may run several products, but never the same product for two
+ * targets: it would be told two versions at once. The first target in path order keeps it.
+ */
+export const agentOwnership: PolicyRule = (ctx) => {
+  const out: Finding[] = [];
+  const owners = new Map<string, Map<string, string>>(); // product -> agent -> target
   for (const obj of ctx.objects) {
-    const names = new Map<string, FieldPath>();
-    const agents = new Map<string, FieldPath>();
-    const product = productOf(obj, ctx);
-    for (const m of membersOf(obj)) {
-      const firstName = names.get(m.name);
-      if (firstName) {
-        out.push({ code: 'DUPLICATE_MEMBER', data: { name: m.name, firstField: fmt(firstName) }, ...at(obj, [...m.field, 'name']) });
-        continue;
-      }
-      names.set(m.name, m.field);
-      const agentField = agentFieldOf(obj, m);
-      const firstAgent = agents.get(m.agent);
-      if (firstAgent) {
-        out.push({ code: 'AGENT_CONFLICT', data: { agent: m.agent, product: product ?? 'its product', other: `${fmt(firstAgent)} of this target` }, ...at(obj, agentField) });
-        continue;
-      }
-      agents.set(m.agent, m.field);
-      if (product === undefined) continue;
-      const key = `${product}\0${m.agent}`;
-      const owner = agentOwner.get(key);
-      const self = `${obj.kind.toLowerCase()}/${obj.metadata.name}`;
-      if (owner !== undefined && owner !== self) {
-        out.push({ code: 'AGENT_CONFLICT', data: { agent: m.agent, product, other: owner }, ...at(obj, agentField) });
-      } else agentOwner.set(key, self);
+    const members = membersOf(obj);
+    const product = members.length > 0 ? productOf(obj, ctx) : undefined;
+    if (product === undefined) continue;
+    let owner = owners.get(product);
+    if (!owner) owners.set(product, (owner = new Map()));
+    const self = `${obj.kind.toLowerCase()}/${obj.metadata.name}`;
+    for (const m of members) {
+      const first = owner.get(m.agent);
+      if (first === undefined) owner.set(m.agent, self);
+      else if (first !== self) out.push({ code: 'AGENT_CONFLICT', data: { agent: m.agent, product, other: first }, ...at(obj, m.agentField) });
     }
   }
   return out;
 };
 
-function agentFieldOf(obj: AnyDesiredObject, m: MemberRef): FieldPath {
-  const node = m.field.reduce<unknown>((n, seg) => (n as Record<string | number, unknown> | undefined)?.[seg], obj);
-  return [...m.field, (node as { agent?: string } | undefined)?.agent !== undefined ? 'agent' : 'name'];
-}
-
 function productOf(obj: AnyDesiredObject, ctx: PolicyContext): string | undefined {
   if (obj.kind === 'Account') return obj.spec.product;
   if (obj.kind === 'Domain' || obj.kind === 'HACluster') return ctx.releaseIndex.get(obj.spec.release)?.spec.product;
   return undefined;
-}
-
-function fmt(field: FieldPath): string {
-  return field.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
 }

@@ -1,14 +1,14 @@
 import type { AnyDesiredObject } from '../../../reconcilers/model/desired.ts';
 import { targetId, type TargetId } from '../../../reconcilers/model/identity.ts';
 import type { Diagnostic } from '../diagnostics.ts';
-import { policyContext } from './context.ts';
+import type { PolicyContext } from './context.ts';
 
 /**
  * Which targets the controller cannot act on, and why: a target with an error in its own
  * document, or one that depends on a release that is itself invalid or missing. Everything
  * else stays usable — one broken file never holds back the rest.
  */
-export function unusableTargets(objects: readonly AnyDesiredObject[], diagnostics: readonly Diagnostic[]): Map<TargetId, string[]> {
+export function unusableTargets(ctx: PolicyContext, diagnostics: readonly Diagnostic[]): Map<TargetId, string[]> {
   const out = new Map<TargetId, string[]>();
   const add = (id: TargetId, reason: string) => {
     const list = out.get(id) ?? [];
@@ -20,7 +20,6 @@ export function unusableTargets(objects: readonly AnyDesiredObject[], diagnostic
       add(d.target as TargetId, `${d.field ?? d.path}: ${d.message}`);
     }
   }
-  const ctx = policyContext(objects);
   const releaseBad = (name: string) => {
     const r = ctx.releaseIndex.get(name);
     return !r || out.has(targetId('Release', name));
