@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { DESIRED_FOLDERS } from '../../reconcilers/model/identity.ts';
-import { isYamlPath, type DesiredSource, type SourceEntry } from './source.ts';
+import { isYamlPath, type DesiredSource, type SourceEntry, type SourceLocation } from './source.ts';
 
 /**
  * Desired state as files in a folder: a directory that is not a Git repository, or the
@@ -12,10 +12,12 @@ import { isYamlPath, type DesiredSource, type SourceEntry } from './source.ts';
 export class DirectorySource implements DesiredSource {
   readonly revision = null;
   readonly description: string;
+  readonly location: SourceLocation;
   private readonly contents = new Map<string, Uint8Array>();
 
   constructor(private readonly dir: string) {
     this.description = `folder ${dir}`;
+    this.location = { kind: 'folder', dir };
   }
 
   async list(): Promise<readonly SourceEntry[]> {

@@ -1,7 +1,8 @@
 import git from 'isomorphic-git';
 import { gitFs as fs } from '../git/git-fs.ts';
+import { readBlobBytes } from '../git/read-blob.ts';
 import { DESIRED_FOLDERS } from '../../reconcilers/model/identity.ts';
-import { isUnsafeEntryName, isYamlPath, type DesiredSource, type SourceEntry } from './source.ts';
+import { isUnsafeEntryName, isYamlPath, type DesiredSource, type SourceEntry, type SourceLocation } from './source.ts';
 import { TreeListingCache } from './tree-listing-cache.ts';
 
 /**
@@ -10,6 +11,7 @@ import { TreeListingCache } from './tree-listing-cache.ts';
  */
 export class GitTreeSource implements DesiredSource {
   readonly description: string;
+  readonly location: SourceLocation;
 
   constructor(
     private readonly gitdir: string,
@@ -19,6 +21,7 @@ export class GitTreeSource implements DesiredSource {
     private readonly objectCache: object = {},
   ) {
     this.description = `commit ${revision.slice(0, 7)}`;
+    this.location = { kind: 'git', gitdir };
   }
 
   /** Entries in path order: Git keeps tree entries sorted, and a walk in that order yields sorted paths. */
@@ -35,8 +38,7 @@ export class GitTreeSource implements DesiredSource {
   }
 
   async read(entry: SourceEntry): Promise<Uint8Array> {
-    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid: entry.oid, cache: this.objectCache });
-    return blob;
+    return readBlobBytes(this.gitdir, entry.oid, this.objectCache);
   }
 
   private async walk(prefix: string, treeOid: string): Promise<readonly SourceEntry[]> {

@@ -1,12 +1,13 @@
-import { API_VERSION, isKind, KINDS, type AnyDesiredObject } from '../../reconcilers/model/desired.ts';
-import { KIND_FOLDERS, kindOfFolder, type TargetId } from '../../reconcilers/model/identity.ts';
+import type { AnyDesiredObject } from '../../reconcilers/model/desired.ts';
+import type { TargetId } from '../../reconcilers/model/identity.ts';
 import { compareDiagnostics, makeDiagnostic, type Diagnostic, type Finding } from './diagnostics.ts';
-import { DEFAULT_MAX_FILE_BYTES, locate, parseDesiredFile, reparse, type ParsedYaml } from './parse-document.ts';
+import { DEFAULT_MAX_FILE_BYTES, locate, reparse, type ParsedYaml } from './parse-document.ts';
+import { ParsePool } from './parse-pool.ts';
+import { needsBytes, readDocument, type FileResult } from './read-document.ts';
 import { policyContext } from './policy/context.ts';
 import { checkPolicy } from './policy/index.ts';
 import { unusableTargets } from './policy/unusable.ts';
-import { validateAgainstSchema } from './schema-validator.ts';
-import { symlinkStaysInside, type DesiredSource, type SourceEntry } from './source.ts';
+import type { DesiredSource, SourceEntry } from './source.ts';
 
 /** The desired state of one revision, loaded and validated as a whole. */
 export interface DesiredState {
@@ -27,23 +28,22 @@ export interface DesiredState {
   readonly stats: { readonly files: number; readonly parsed: number; readonly reused: number };
 }
 
-interface FileRecord {
-  readonly path: string;
-  readonly oid: string;
+/** A file's result, remembered across loads while its blob is unchanged. */
+interface FileRecord extends FileResult {
   readonly object?: AnyDesiredObject;
-  readonly target?: string;
-  /** `Kind/name` the document declares, when it says (even if it is invalid). */
-  readonly declares?: string;
-  readonly diagnostics: readonly Diagnostic[];
-  /** Kept for documents that loaded, so policy findings can be placed at a line later. */
-  readonly text?: string;
   generation: number;
 }
 
 export interface LoaderOptions {
   readonly maxFileBytes?: number;
-  /** How many files are read at once. */
+  /** How many files are read at once in-process. */
   readonly concurrency?: number;
+  /**
+   * Worker threads for loads with many new files: `auto` (default) uses every core when at
+   * least `workerThreshold` files must be parsed; `off` parses in-process.
+   */
+  readonly workers?: 'auto' | 'off';
+  readonly workerThreshold?: number;
 }
 
 /**
@@ -59,16 +59,18 @@ export class DesiredStateLoader {
   private generation = 0;
   private readonly maxFileBytes: number;
   private readonly concurrency: number;
+  private readonly workerThreshold: number;
 
   constructor(options: LoaderOptions = {}) {
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     this.concurrency = options.concurrency ?? 16;
+    this.workerThreshold = options.workers === 'off' || !ParsePool.worthwhile() ? Infinity : (options.workerThreshold ?? 256);
   }
+
 
   async load(source: DesiredSource, options: { base?: DesiredState } = {}): Promise<DesiredState> {
     const generation = ++this.generation;
     const entries = await source.list();
-    let parsed = 0;
     const records: FileRecord[] = new Array(entries.length);
     const missing: number[] = [];
     for (let i = 0; i < entries.length; i++) {
@@ -78,20 +80,17 @@ export class DesiredStateLoader {
         records[i] = rec;
       } else missing.push(i);
     }
-    let next = 0;
-    const worker = async () => {
-      while (next < missing.length) {
-        const i = missing[next++]!;
-        const entry = entries[i]!;
-        const rec = await this.loadEntry(source, entry);
-        rec.generation = generation;
-        this.byEntry.set(entry, rec);
-        this.byKey.set(entryKey(entry), rec);
-        records[i] = rec;
-        parsed++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, missing.length) }, worker));
+    const fresh = await this.readFresh(source, missing.map((i) => entries[i]!));
+    fresh.forEach((result, k) => {
+      const i = missing[k]!;
+      const entry = entries[i]!;
+      const { object, ...rest } = result;
+      const rec: FileRecord = { ...rest, ...(object !== undefined ? { object: deepFreeze(object) as AnyDesiredObject } : {}), generation };
+      this.byEntry.set(entry, rec);
+      this.byKey.set(entryKey(entry), rec);
+      records[i] = rec;
+    });
+    const parsed = fresh.length;
     // Keep what this load and the previous one used (a revision and its base, or the
     // current and the next revision); drop the rest so memory follows the repository.
     // Swept only once stale records pile up, so a one-file reload does not scan them all.
@@ -119,7 +118,7 @@ export class DesiredStateLoader {
     const ctx = policyContext(objects, invalid);
     const base = options.base;
     const findings = checkPolicy(ctx, base?.revision ? { context: policyContext(base.objects), revision: base.revision } : undefined);
-    for (const d of this.place(findings, records)) diagnostics.push(d);
+    for (const d of await this.place(findings, source, entries)) diagnostics.push(d);
     diagnostics.sort(compareDiagnostics);
 
     return {
@@ -144,93 +143,57 @@ export class DesiredStateLoader {
     return rec;
   }
 
-  private async loadEntry(source: DesiredSource, entry: SourceEntry): Promise<FileRecord> {
-    const base = { path: entry.path, oid: entry.oid, generation: 0 };
-    const fileLevel = (f: Finding): FileRecord => ({ ...base, diagnostics: [makeDiagnostic(f, { line: 1, column: 1 })] });
-    switch (entry.type) {
-      case 'unsafe':
-        return fileLevel({ code: 'UNSAFE_PATH', data: { entry: entry.detail ?? entry.path }, path: entry.path });
-      case 'symlink': {
-        const target = entry.detail ?? '';
-        return fileLevel({ code: 'SYMLINK', data: { target, outside: !symlinkStaysInside(entry.path, target) }, path: entry.path });
+  /** Reads, parses and checks files not seen before: in worker threads when there are many. */
+  private async readFresh(source: DesiredSource, entries: readonly SourceEntry[]): Promise<FileResult[]> {
+    if (entries.length >= this.workerThreshold) {
+      // Workers live for this load only: big loads are rare (start-up, a huge change), and
+      // idle workers would hold their own heaps for the life of the controller.
+      const pool = new ParsePool();
+      try {
+        return await pool.parse(source.location, this.maxFileBytes, entries, (batch) => this.readInProcess(source, batch));
+      } finally {
+        await pool.close();
       }
-      case 'submodule':
-        return fileLevel({ code: 'NOT_A_FILE', data: { type: 'submodule' }, path: entry.path });
-      case 'file':
-        break;
     }
-    const bytes = await source.read(entry);
-    const outcome = parseDesiredFile(entry.path, bytes, this.maxFileBytes);
-    if (!outcome.ok) {
-      return { ...base, diagnostics: outcome.findings.map((f) => makeDiagnostic(f, f)) };
-    }
-    const { yaml, value } = outcome;
-    const kind = value['kind'];
-    const name = (value['metadata'] as { name?: unknown } | null | undefined)?.name;
-    // Only a known kind makes a target; a name with surrounding white space is quoted so
-    // the space shows in `kind/name`.
-    const target = isKind(kind) && typeof name === 'string'
-      ? `${kind.toLowerCase()}/${name === name.trim() ? name : JSON.stringify(name)}`
-      : undefined;
-    const ctx = { path: entry.path, ...(target !== undefined ? { target } : {}) };
-    const place = (f: Finding) => makeDiagnostic(f, locate(yaml, f.field, f.atKey));
-    if (kind === undefined) {
-      return { ...base, ...tgt(target), diagnostics: [place({ ...ctx, code: 'MISSING_FIELD', data: { field: 'kind' }, field: [] })] };
-    }
-    if (!isKind(kind)) {
-      return {
-        ...base,
-        ...tgt(target),
-        diagnostics: [place({ ...ctx, code: 'UNKNOWN_KIND', data: { kind: String(kind), known: KINDS }, field: ['kind'] })],
-      };
-    }
-    const diagnostics: Diagnostic[] = [];
-    const folderKind = kindOfFolder(entry.path);
-    if (folderKind !== kind) {
-      diagnostics.push(place({
-        ...ctx,
-        code: 'WRONG_FOLDER',
-        data: { kind, folder: entry.path.split('/', 1)[0]!, expected: KIND_FOLDERS[kind] },
-        field: ['kind'],
-      }));
-    }
-    diagnostics.push(...validateAgainstSchema(kind, value, yaml, ctx).map(place));
-    if (diagnostics.length > 0) {
-      return { ...base, ...tgt(target), ...(typeof name === 'string' ? { declares: `${kind}/${name}` } : {}), diagnostics };
-    }
-    const object = deepFreeze({
-      apiVersion: API_VERSION,
-      kind,
-      metadata: value['metadata'],
-      spec: value['spec'],
-      source: { path: entry.path, blob: entry.oid },
-    }) as AnyDesiredObject;
-    return { ...base, ...tgt(target), object, diagnostics: [], text: yaml.text };
+    return this.readInProcess(source, entries);
   }
 
-  /** Policy findings name a file and a field; find the line and column in that file. */
-  private place(findings: readonly Finding[], records: readonly FileRecord[]): Diagnostic[] {
-    if (findings.length === 0) return [];
-    const byPath = new Map(records.map((r) => [r.path, r]));
-    const reparsed = new Map<string, ParsedYaml | undefined>();
-    return findings.map((f) => {
-      let yaml = reparsed.get(f.path);
-      if (!reparsed.has(f.path)) {
-        const text = byPath.get(f.path)?.text;
-        if (text !== undefined) yaml = reparse(text);
-        reparsed.set(f.path, yaml);
+  private async readInProcess(source: DesiredSource, entries: readonly SourceEntry[]): Promise<FileResult[]> {
+    const out: FileResult[] = new Array(entries.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length) {
+        const i = next++;
+        const entry = entries[i]!;
+        out[i] = readDocument(entry, needsBytes(entry) ? await source.read(entry) : undefined, this.maxFileBytes);
       }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, entries.length) }, worker));
+    return out;
+  }
+
+  /**
+   * Policy findings name a file and a field; find the line and column by reading that file
+   * again (positions are not kept in memory: findings are rare, documents are many).
+   */
+  private async place(findings: readonly Finding[], source: DesiredSource, entries: readonly SourceEntry[]): Promise<Diagnostic[]> {
+    if (findings.length === 0) return [];
+    const wanted = new Set(findings.map((f) => f.path));
+    const parsed = new Map<string, ParsedYaml>();
+    for (const entry of entries) {
+      if (entry.type !== 'file' || !wanted.has(entry.path)) continue;
+      parsed.set(entry.path, reparse(new TextDecoder().decode(await source.read(entry)).replace(/^\uFEFF/, '')));
+    }
+    return findings.map((f) => {
+      const yaml = parsed.get(f.path);
       return makeDiagnostic(f, yaml ? locate(yaml, f.field, f.atKey) : { line: 1, column: 1 });
     });
   }
+
 }
 
 function entryKey(e: SourceEntry): string {
   return `${e.type}\0${e.oid}\0${e.path}`;
-}
-
-function tgt(target: string | undefined): { target?: string } {
-  return target !== undefined ? { target } : {};
 }
 
 function deepFreeze<T>(value: T): T {

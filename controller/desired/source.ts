@@ -4,7 +4,11 @@ import { posix } from 'node:path';
  * Where desired-state files come from. The loader only sees this interface, so a Git
  * revision (the normal case) and a plain folder (pre-commit checks) load identically.
  */
+/** Where a source reads from, as plain data a parse worker can open again on its side. */
+export type SourceLocation = { readonly kind: 'git'; readonly gitdir: string } | { readonly kind: 'folder'; readonly dir: string };
+
 export interface DesiredSource {
+  readonly location: SourceLocation;
   /** For messages: `commit 1a2b3c4 of /repo` or `folder ./example-repo`. */
   readonly description: string;
   /** The commit id read, or `null` for a folder. */
