@@ -89,3 +89,19 @@ describe('caches follow the repository, not its history', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(sizes[1]! + 1);
   });
 });
+
+describe('a parse worker that dies', () => {
+  it('fails the pool promptly instead of leaving the load waiting', async () => {
+    const { ParsePool } = await import('../controller/desired/parse-pool.ts');
+    const r = repo();
+    const source = await openDesiredSource(locateRepository(r.dir));
+    const entries = await source.list();
+    const pool = new ParsePool(1);
+    const many = Array.from({ length: 40 }, () => entries).flat();
+    const parsing = pool.parse(source.location, 1 << 20, many);
+    await new Promise((res) => setTimeout(res, 50));
+    await (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0]!.terminate();
+    await expect(parsing).rejects.toThrow('parse worker exited with code 1 before finishing');
+    await pool.close();
+  });
+});

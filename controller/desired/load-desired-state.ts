@@ -151,6 +151,9 @@ export class DesiredStateLoader {
       const pool = new ParsePool();
       try {
         return await pool.parse(source.location, this.maxFileBytes, entries, (batch) => this.readInProcess(source, batch));
+      } catch {
+        // A worker died (killed, out of memory): the same work in-process gives the same
+        // answer, only slower. A real read error surfaces from there.
       } finally {
         await pool.close();
       }

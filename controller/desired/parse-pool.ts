@@ -50,10 +50,14 @@ export class ParsePool {
     const drive = (worker: Worker) =>
       new Promise<void>((resolve, reject) => {
         let current: { id: number; from: number } | undefined;
+        const detach = () => {
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          worker.off('exit', onExit);
+        };
         const send = () => {
           if (next >= entries.length) {
-            worker.off('message', onMessage);
-            worker.off('error', onError);
+            detach();
             worker.unref();
             resolve();
             return;
@@ -66,17 +70,26 @@ export class ParsePool {
         const onMessage = (reply: ParseReply) => {
           if (!current || reply.id !== current.id) return;
           if ('error' in reply) {
-            worker.off('message', onMessage);
-            worker.off('error', onError);
+            detach();
             reject(new Error(`parse worker failed: ${reply.error}`));
             return;
           }
           reply.results.forEach((r, i) => (results[current!.from + i] = r));
           send();
         };
-        const onError = (err: Error) => reject(err);
+        const onError = (err: Error) => {
+          detach();
+          reject(err);
+        };
+        // A worker that dies without an error event (killed, out of memory) must not leave
+        // the load waiting forever.
+        const onExit = (code: number) => {
+          detach();
+          reject(new Error(`parse worker exited with code ${code} before finishing`));
+        };
         worker.on('message', onMessage);
         worker.on('error', onError);
+        worker.on('exit', onExit);
         worker.ref();
         send();
       });
