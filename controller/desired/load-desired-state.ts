@@ -67,7 +67,6 @@ export class DesiredStateLoader {
     this.workerThreshold = options.workers === 'off' || !ParsePool.worthwhile() ? Infinity : (options.workerThreshold ?? 256);
   }
 
-
   async load(source: DesiredSource, options: { base?: DesiredState } = {}): Promise<DesiredState> {
     const generation = ++this.generation;
     const entries = await source.list();
@@ -192,7 +191,6 @@ export class DesiredStateLoader {
       return makeDiagnostic(f, yaml ? locate(yaml, f.field, f.atKey) : { line: 1, column: 1 });
     });
   }
-
 }
 
 function entryKey(e: SourceEntry): string {
