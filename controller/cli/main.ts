@@ -1,7 +1,8 @@
+import { planCommand } from './commands/plan.ts';
 import { validateCommand } from './commands/validate.ts';
 import { EXIT, UsageError, type Command, type Io } from './usage.ts';
 
-const COMMANDS: readonly Command[] = [validateCommand];
+const COMMANDS: readonly Command[] = [validateCommand, planCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

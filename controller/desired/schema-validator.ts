@@ -34,25 +34,41 @@ export function isTimeZone(tz: string): boolean {
   return known;
 }
 
+let ajvInstance: Ajv2020 | undefined;
 let compiled: Readonly<Record<Kind, ValidateFunction>> | undefined;
+const compiledByFile = new Map<string, ValidateFunction>();
 
 /**
- * Compiles every kind's schema once per process (ajv compilation is the expensive part;
- * validation is then a few microseconds per document). `useDefaults` fills the schema's
+ * One ajv for every schema of versiond, with its formats and the `x-message` annotation
+ * (a schema's own wording for a failed pattern). `useDefaults` fills the schemas'
  * `default`s, so the schema is the single source of truth for defaults.
  */
+function ajv(): Ajv2020 {
+  if (ajvInstance) return ajvInstance;
+  const a = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, useDefaults: true });
+  addFormats(a);
+  a.addVocabulary(['x-message']);
+  a.addFormat('versiond-version', { type: 'string', validate: (s: string) => tryParseVersion(s).ok });
+  a.addFormat('versiond-time-zone', { type: 'string', validate: isTimeZone });
+  a.addSchema(readJson('common.schema.json'));
+  ajvInstance = a;
+  return a;
+}
+
+/** Compiles every kind's schema once per process (compilation is the expensive part). */
 function validators(): Readonly<Record<Kind, ValidateFunction>> {
   if (compiled) return compiled;
-  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, useDefaults: true });
-  addFormats(ajv);
-  ajv.addVocabulary(['x-message']);
-  ajv.addFormat('versiond-version', { type: 'string', validate: (s: string) => tryParseVersion(s).ok });
-  ajv.addFormat('versiond-time-zone', { type: 'string', validate: isTimeZone });
-  ajv.addSchema(readJson('common.schema.json'));
   const out = {} as Record<Kind, ValidateFunction>;
-  for (const kind of KINDS) out[kind] = ajv.compile(readJson(SCHEMA_FILE[kind]));
+  for (const kind of KINDS) out[kind] = schemaValidator(SCHEMA_FILE[kind]);
   compiled = out;
   return out;
+}
+
+/** The compiled validator of any schema file in schemas/, compiled once. */
+export function schemaValidator(file: string): ValidateFunction {
+  let v = compiledByFile.get(file);
+  if (!v) compiledByFile.set(file, (v = ajv().compile(readJson(file))));
+  return v;
 }
 
 function readJson(file: string): object {
@@ -69,7 +85,16 @@ export function validateAgainstSchema(
   yaml: ParsedYaml,
   context: { path: string; target?: string },
 ): Finding[] {
-  const validate = validators()[kind];
+  return validateWith(validators()[kind], value, yaml, context);
+}
+
+/** Validates `value` with a compiled schema and returns catalogue findings located in `yaml`. */
+export function validateWith(
+  validate: ValidateFunction,
+  value: unknown,
+  yaml: ParsedYaml,
+  context: { path: string; target?: string },
+): Finding[] {
   if (validate(value)) return [];
   const seen = new Set<string>();
   const findings: Finding[] = [];

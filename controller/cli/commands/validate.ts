@@ -1,11 +1,8 @@
-import { TreeListingCache } from '../../desired/tree-listing-cache.ts';
 import { KINDS } from '../../../reconcilers/model/desired.ts';
 import { formatDiagnostic } from '../../desired/diagnostics.ts';
-import { DesiredStateLoader, type DesiredState } from '../../desired/load-desired-state.ts';
-import { openDesiredSource } from '../../desired/open-source.ts';
-import { locateRepository, RepositoryNotFoundError, type RepositoryLocation } from '../../git/repository.ts';
-import { RevisionError } from '../../git/resolve-revision.ts';
-import { EXIT, oneOf, parseFlags, UsageError, type Command, type Io } from '../usage.ts';
+import type { DesiredState } from '../../desired/load-desired-state.ts';
+import { loadRevisions, REVISION_FLAG_HELP, REVISION_FLAG_OPTIONS } from '../load-revisions.ts';
+import { EXIT, oneOf, parseFlags, type Command, type Io } from '../usage.ts';
 
 const HELP = `Usage: versiond validate [--repo DIR] [--rev REV] [--base REV] [--worktree] [--format text|json]
 
@@ -17,12 +14,7 @@ downgrade across major.minor). Reports every problem at once, one per line:
   path:line:column: kind/name: field: message
 
 Flags:
-  --repo DIR       repository to read (default: .). A Git repository is read from Git at
-                   --rev, never from its working files; a plain folder is read as files.
-  --rev REV        revision to check: branch, tag, commit id, with ~N/^N (default: HEAD)
-  --base REV       compare with this revision (the pull request's target branch) for
-                   rules about changes, such as schema downgrades
-  --worktree       read the working files of a Git repository instead of a revision
+${REVISION_FLAG_HELP}
   --format FORMAT  text (default) or json
   -h, --help       this help
 
@@ -34,50 +26,10 @@ export const validateCommand: Command = {
   summary: 'check the desired state of a revision (schema and policy), for pull-request checks',
   help: HELP,
   async run(argv: readonly string[], io: Io): Promise<number> {
-    const { values } = parseFlags(argv, {
-      repo: { type: 'string', default: '.' },
-      rev: { type: 'string' },
-      base: { type: 'string' },
-      worktree: { type: 'boolean', default: false },
-      format: { type: 'string' },
-    });
+    const { values } = parseFlags(argv, { ...REVISION_FLAG_OPTIONS, format: { type: 'string' } });
     const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
     const repo = values.repo ?? '.';
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(repo)) {
-      throw new UsageError(`validate reads a local repository; clone ${repo} first (remote sources are followed by \`versiond run\`)`);
-    }
-    let location: RepositoryLocation;
-    try {
-      location = locateRepository(repo);
-    } catch (err) {
-      if (err instanceof RepositoryNotFoundError) throw new UsageError(err.message);
-      throw err;
-    }
-    if (location.type === 'folder' && (values.rev !== undefined || values.base !== undefined)) {
-      throw new UsageError(`${repo} is a plain folder, not a Git repository: --rev and --base need Git history`);
-    }
-    if (values.worktree && values.rev !== undefined) throw new UsageError('--worktree and --rev are exclusive');
-
-    const loader = new DesiredStateLoader();
-    const trees = new TreeListingCache();
-    const objectCache = {};
-    let state: DesiredState;
-    let base: DesiredState | undefined;
-    try {
-      if (values.base !== undefined) {
-        base = await loader.load(await openDesiredSource(location, { rev: values.base, trees, objectCache }));
-      }
-      const source = await openDesiredSource(location, {
-        ...(values.rev !== undefined ? { rev: values.rev } : {}),
-        worktree: values.worktree ?? false,
-        trees,
-        objectCache,
-      });
-      state = await loader.load(source, base ? { base } : {});
-    } catch (err) {
-      if (err instanceof RevisionError) throw new UsageError(err.message);
-      throw err;
-    }
+    const { state, base } = await loadRevisions('validate', values);
 
     if (format === 'json') io.stdout.write(`${JSON.stringify(toJson(state, base), null, 2)}\n`);
     else io.stdout.write(toText(state, repo, base));
@@ -116,7 +68,8 @@ function toJson(state: DesiredState, base: DesiredState | undefined) {
   };
 }
 
-function toText(state: DesiredState, repo: string, base: DesiredState | undefined): string {
+/** The text report of a validation, also what `plan` prints for a revision it will not plan. */
+export function toText(state: DesiredState, repo: string, base: DesiredState | undefined): string {
   const lines = state.diagnostics.map(formatDiagnostic);
   const c = counts(state);
   const summary = KINDS.filter((k) => (c[k] ?? 0) > 0).map((k) => `${c[k]} ${k}`).join(', ') || 'no documents';

@@ -1,0 +1,31 @@
+import { readFile } from 'node:fs/promises';
+import type { AgentObservation, ArtifactCheck, Observed } from '../../reconcilers/observed.ts';
+import { makeDiagnostic, type Diagnostic } from '../desired/diagnostics.ts';
+import { locate, parseDesiredFile } from '../desired/parse-document.ts';
+import { schemaValidator, validateWith } from '../desired/schema-validator.ts';
+
+/** Observed snapshots are bigger than desired documents: one line per agent of a large fleet. */
+const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+
+export type SnapshotOutcome = { ok: true; observed: Observed; agents: number } | { ok: false; diagnostics: Diagnostic[] };
+
+/**
+ * Reads an observed snapshot (`schemas/observed-snapshot.schema.json`) for `versiond plan`.
+ * JSON is YAML 1.2, so the same parser gives every error a line and a column.
+ */
+export async function readObservedSnapshot(path: string): Promise<SnapshotOutcome> {
+  const bytes = await readFile(path);
+  const parsed = parseDesiredFile(path, bytes, MAX_SNAPSHOT_BYTES);
+  if (!parsed.ok) return { ok: false, diagnostics: parsed.findings.map((f) => makeDiagnostic(f, f)) };
+  const findings = validateWith(schemaValidator('observed-snapshot.schema.json'), parsed.value, parsed.yaml, { path });
+  if (findings.length > 0) return { ok: false, diagnostics: findings.map((f) => makeDiagnostic(f, locate(parsed.yaml, f.field, f.atKey))) };
+  const value = parsed.value as unknown as { agents: AgentObservation[]; artifacts?: ArtifactCheck[] };
+  return {
+    ok: true,
+    agents: value.agents.length,
+    observed: {
+      agents: new Map(value.agents.map((a) => [a.agent, a])),
+      artifacts: new Map((value.artifacts ?? []).map((a) => [a.release, a])),
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import type { Command, Phase, PlanStep } from '../../reconcilers/contract.ts';
+import type { Kind } from '../../reconcilers/model/desired.ts';
+import type { TargetId } from '../../reconcilers/model/identity.ts';
+import type { TargetPlan } from '../../reconcilers/plan-targets.ts';
+import type { TargetChange } from './desired-diff.ts';
+
+/** What `versiond plan` reports: the JSON output (`schemas/plan.schema.json`), and what text and Markdown render. */
+export interface PlanReport {
+  readonly revision: string | null;
+  readonly base: string | null;
+  readonly source: string;
+  /** ISO-8601: the instant the plan was computed for (`--now`). */
+  readonly now: string;
+  /** Where observations came from; `source: null` when nothing was observed (everything is planned from scratch). */
+  readonly observed: { readonly source: string | null; readonly agents: number };
+  readonly changes: readonly TargetChange[];
+  readonly targets: readonly TargetReport[];
+}
+
+export interface TargetReport {
+  readonly target: TargetId;
+  readonly kind: Kind;
+  readonly path: string;
+  readonly outcome: TargetPlan['outcome'];
+  readonly phase?: Phase;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly summary?: string;
+  readonly reminders?: readonly string[];
+  readonly requeueAfterMs?: number;
+  readonly steps: readonly PlanStep[];
+  readonly commands: readonly Command[];
+  /** Why the target cannot be planned (outcome `unusable`). */
+  readonly reasons?: readonly string[];
+}
+
+export function targetReport(plan: TargetPlan): TargetReport {
+  const base = { target: plan.target, kind: plan.kind, path: plan.path, outcome: plan.outcome, steps: [], commands: [] };
+  if (plan.outcome === 'unusable') return { ...base, reasons: plan.reasons };
+  if (plan.outcome === 'no-reconciler') return base;
+  const { status, plan: steps, commands, requeueAfter } = plan.result;
+  // The condition that speaks for the phase: Stalled, else Reconciling, else Ready.
+  const speaking =
+    status.conditions.find((c) => c.type === 'Stalled' && c.status === 'True') ??
+    status.conditions.find((c) => c.type === 'Reconciling' && c.status === 'True') ??
+    status.conditions.find((c) => c.type === 'Ready');
+  return {
+    ...base,
+    phase: status.phase,
+    ...(speaking ? { reason: speaking.reason, message: speaking.message } : {}),
+    summary: status.summary,
+    ...(status.reminders && status.reminders.length > 0 ? { reminders: status.reminders } : {}),
+    ...(requeueAfter !== undefined ? { requeueAfterMs: requeueAfter } : {}),
+    steps,
+    commands,
+  };
+}
+
+/** How a step reads in a list: `now`, `by hand`, `by device`, `waiting`, `blocked`. */
+export function stepState(step: PlanStep): string {
+  if (step.runnable) return 'now';
+  if (step.performedBy === 'operator') return 'by hand';
+  if (step.performedBy === 'device') return 'by device';
+  return step.blockedBy?.category === 'stalled' ? 'blocked' : 'waiting';
+}
+
+export function formatValue(v: unknown): string {
+  if (v === undefined) return '—';
+  if (typeof v === 'string') return v;
+  const s = JSON.stringify(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
