@@ -8,7 +8,7 @@ import { ROOT, TempRepo } from './helpers/git-repo.ts';
 
 /** `versiond plan` as a reviewer's bot runs it: a real process on example-repo and a snapshot of what agents reported. */
 const BIN = join(ROOT, 'controller/cli/bin.js');
-const SNAPSHOT = 'test/fixtures/example-observed.json';
+const SNAPSHOT = 'agent/example-observed.json';
 const NOW = '2026-11-22T10:00:00Z';
 function versiond(args: string[], cwd = ROOT) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });

@@ -79,7 +79,7 @@ export const planCommand: Command = {
       revision: state.revision,
       base: base?.revision ?? null,
       source: state.source,
-      now: new Date(now).toISOString(),
+      now: new Date(now).toISOString().replace('.000Z', 'Z'),
       observed: { source: values.observed ?? null, agents },
       changes: base ? diffDesired(base.objects, state.objects) : [],
       targets: plans.map(targetReport),
