@@ -20,6 +20,11 @@ export interface DesiredInput<K extends Kind = Kind> {
   readonly releases: ReleaseIndex;
   /** The commit the desired state was read at (`null` for a folder), recorded in status. */
   readonly revision: string | null;
+  /**
+   * The console this controller instance is (`--console-id`, seed 002): it runs and changes
+   * only the schedules it owns; schedules of other consoles are reported, never run.
+   */
+  readonly consoleId?: string;
 }
 
 // ------------------------------------------------------------------ commands
@@ -136,6 +141,13 @@ export interface TargetStatus {
   readonly reminders?: readonly string[];
   /** ISO-8601 time the current rollout started (the desired version last changed), for rules that need it. */
   readonly rolloutStartedAt?: string;
+  /**
+   * What a kind reports beyond members (plain JSON data, rendered into the status file):
+   * a distribution server's missing or outdated content and its last and next syncs, a
+   * cluster's preflight checks. It is also the reconciler's memory between passes (the
+   * last on-demand sync run), since previous status is the only state it may keep.
+   */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 // ------------------------------------------------------------------ result

@@ -39,12 +39,30 @@ export interface AgentObservation {
   readonly lastSeen?: string;
   readonly components: readonly ComponentReport[];
   readonly results: readonly CommandResult[];
-  /** Facts some reconcilers need (seed 004): the agent's clock, last database backup, registered cluster members. */
+  /** Facts some reconcilers need, beyond the components the agent runs. */
   readonly facts?: {
+    /** The agent's clock when it sent the report (seed 004: clocks within a minute). */
     readonly clock?: string;
+    /** Time of the last database backup (seed 004). */
     readonly lastBackup?: string;
+    /** Servers and load balancers the UMS cluster has registered (seed 004: no orphans). */
     readonly registeredMembers?: readonly string[];
+    /** Content held, per content set (seed 002): a console's downloads, or a distribution server's copy. */
+    readonly content?: ContentInventory;
+    /** A console is downloading new content: scheduled syncs wait until it is done (seed 002). */
+    readonly downloading?: boolean;
   };
+}
+
+/** Files of content, with their digests, per set (seed 002). `all` is the union of the two. */
+export interface ContentInventory {
+  readonly 'engines-definitions'?: readonly ContentFile[];
+  readonly patches?: readonly ContentFile[];
+}
+
+export interface ContentFile {
+  readonly path: string;
+  readonly sha256: string;
 }
 
 /** Verification of a release's package by the controller: downloaded, sha256 and Ed25519 signature checked. */
@@ -58,9 +76,20 @@ export interface Observed {
   readonly agents: ReadonlyMap<string, AgentObservation>;
   /** By release name. A release with no entry has not been checked yet. */
   readonly artifacts: ReadonlyMap<string, ArtifactCheck>;
+  /**
+   * Whether each credential a target names (`credentialRef`, seed 002) resolves in the
+   * controller's credential store, which is outside Git. Absent: nothing resolved.
+   */
+  readonly credentials?: ReadonlyMap<string, CredentialCheck>;
 }
 
-export const NOTHING_OBSERVED: Observed = { agents: new Map(), artifacts: new Map() };
+export interface CredentialCheck {
+  readonly ref: string;
+  readonly usable: boolean;
+  readonly reason?: string;
+}
+
+export const NOTHING_OBSERVED: Observed = { agents: new Map(), artifacts: new Map(), credentials: new Map() };
 
 export function componentOf(obs: AgentObservation | undefined, product: string): ComponentReport | undefined {
   return obs?.components.find((c) => c.product === product);

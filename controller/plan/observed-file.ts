@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { AgentObservation, ArtifactCheck, Observed } from '../../reconcilers/observed.ts';
+import type { AgentObservation, ArtifactCheck, CredentialCheck, Observed } from '../../reconcilers/observed.ts';
 import { makeDiagnostic, type Diagnostic } from '../desired/diagnostics.ts';
 import { locate, parseDesiredFile } from '../desired/parse-document.ts';
 import { schemaValidator, validateWith } from '../desired/schema-validator.ts';
@@ -19,13 +19,14 @@ export async function readObservedSnapshot(path: string): Promise<SnapshotOutcom
   if (!parsed.ok) return { ok: false, diagnostics: parsed.findings.map((f) => makeDiagnostic(f, f)) };
   const findings = validateWith(schemaValidator('observed-snapshot.schema.json'), parsed.value, parsed.yaml, { path });
   if (findings.length > 0) return { ok: false, diagnostics: findings.map((f) => makeDiagnostic(f, locate(parsed.yaml, f.field, f.atKey))) };
-  const value = parsed.value as unknown as { agents: AgentObservation[]; artifacts?: ArtifactCheck[] };
+  const value = parsed.value as unknown as { agents: AgentObservation[]; artifacts?: ArtifactCheck[]; credentials?: CredentialCheck[] };
   return {
     ok: true,
     agents: value.agents.length,
     observed: {
       agents: new Map(value.agents.map((a) => [a.agent, a])),
       artifacts: new Map((value.artifacts ?? []).map((a) => [a.release, a])),
+      credentials: new Map((value.credentials ?? []).map((c) => [c.ref, c])),
     },
   };
 }
