@@ -22,6 +22,8 @@ export function planTargets(input: {
   readonly previous: ReadonlyMap<TargetId, TargetStatus>;
   readonly unusable: ReadonlyMap<TargetId, readonly string[]>;
   readonly now: number;
+  /** The console this controller runs as (seed 002 schedules). */
+  readonly consoleId?: string;
 }): TargetPlan[] {
   const out: TargetPlan[] = [];
   for (const object of input.objects) {
@@ -38,7 +40,8 @@ export function planTargets(input: {
       out.push({ ...base, outcome: 'no-reconciler' });
       continue;
     }
-    const result = reconcile({ object, releases: input.releases, revision: input.revision }, input.observed, input.previous.get(target), input.now);
+    const desired = { object, releases: input.releases, revision: input.revision, ...(input.consoleId !== undefined ? { consoleId: input.consoleId } : {}) };
+    const result = reconcile(desired, input.observed, input.previous.get(target), input.now);
     out.push({ ...base, outcome: 'planned', result });
   }
   return out;

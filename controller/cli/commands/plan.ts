@@ -14,7 +14,7 @@ import { loadRevisions, REVISION_FLAG_HELP, REVISION_FLAG_OPTIONS } from '../loa
 import { EXIT, oneOf, parseFlags, UsageError, type Command, type Io } from '../usage.ts';
 import { toText as validationText } from './validate.ts';
 
-const HELP = `Usage: versiond plan [--repo DIR] [--rev REV] [--base REV] [--observed FILE] [--now ISO] [--format text|markdown|json]
+const HELP = `Usage: versiond plan [--repo DIR] [--rev REV] [--base REV] [--observed FILE] [--now ISO] [--console-id ID] [--format text|markdown|json]
 
 What the controller would do with a revision, against an observed snapshot: every step
 each target's rollout still needs, in order, which run at once, and why the others wait
@@ -26,6 +26,8 @@ ${REVISION_FLAG_HELP}
   --observed FILE  snapshot of agent reports (schemas/observed-snapshot.schema.json);
                    without it, the plan is made against nothing observed and says so
   --now ISO        the instant to plan for (default: now), e.g. 2026-11-22T10:00:00Z
+  --console-id ID  plan as this console (controller instance): it runs only the
+                   distribution-server schedules it owns (seed 002)
   --format FORMAT  text (default), markdown or json (schemas/plan.schema.json)
   -h, --help       this help
 
@@ -41,6 +43,7 @@ export const planCommand: Command = {
       ...REVISION_FLAG_OPTIONS,
       observed: { type: 'string' },
       now: { type: 'string' },
+      'console-id': { type: 'string' },
       format: { type: 'string' },
     });
     const format = oneOf('format', values.format, ['text', 'markdown', 'json'] as const, 'text');
@@ -74,6 +77,7 @@ export const planCommand: Command = {
       previous: new Map<TargetId, TargetStatus>(),
       unusable: state.unusable,
       now,
+      ...(values['console-id'] !== undefined ? { consoleId: values['console-id'] } : {}),
     });
     const report: PlanReport = {
       revision: state.revision,
