@@ -1,6 +1,7 @@
 import type { Reconciler } from './contract.ts';
 import type { Kind } from './model/desired.ts';
 import { reconcileAccount } from './account.ts';
+import { reconcileDistributionServer } from './distribution-server.ts';
 import { reconcileDomain } from './domain.ts';
 
 /**
@@ -10,6 +11,7 @@ import { reconcileDomain } from './domain.ts';
 export const RECONCILERS: { readonly [K in Kind]?: Reconciler<K> } = {
   Domain: reconcileDomain,
   Account: reconcileAccount,
+  DistributionServer: reconcileDistributionServer,
 };
 
 export const TARGET_KINDS: readonly Kind[] = ['Domain', 'Account', 'DistributionServer', 'HACluster'];

@@ -102,8 +102,8 @@ export type Schedule =
       readonly timeZone: string;
       readonly weekday: Weekday;
       readonly week: WeekOfMonth;
-      /** 0..31, defaults to 0 */
-      readonly delayDays: number;
+      /** 0..31; absent means 0 (the schema gives no default: daily/weekly schedules must not carry it). */
+      readonly delayDays?: number;
     };
 
 export interface ScheduledSync {
