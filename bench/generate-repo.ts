@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { prng } from '../test/helpers/prng.ts';
 
 export interface GenerateOptions {
   /** Total number of desired-state files (approximate for very small values: each product needs a few releases). */
@@ -34,17 +35,8 @@ export interface GeneratedRepo {
 
 // ------------------------------------------------------------------ helpers
 
-/** Small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG (mulberry32), shared with the property tests. */
+export const rng = prng;
 
 const hash = (algo: 'sha256' | 'sha512', s: string) => createHash(algo).update(s).digest();
 const pad = (n: number, w: number) => String(n).padStart(w, '0');

@@ -10,6 +10,7 @@ import { ROOT, TempRepo } from './helpers/git-repo.ts';
 const BIN = join(ROOT, 'controller/cli/bin.js');
 const SNAPSHOT = 'agent/example-observed.json';
 const NOW = '2026-11-22T10:00:00Z';
+const AS_CONSOLE = ['--console-id', 'console-hq'];
 function versiond(args: string[], cwd = ROOT) {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -18,7 +19,7 @@ const repos: TempRepo[] = [];
 afterAll(() => repos.forEach((r) => r.dispose()));
 
 describe('versiond plan', () => {
-  const json = versiond(['plan', '--repo', 'example-repo', '--observed', SNAPSHOT, '--now', NOW, '--format', 'json']);
+  const json = versiond(['plan', '--repo', 'example-repo', '--observed', SNAPSHOT, '--now', NOW, ...AS_CONSOLE, '--format', 'json']);
   const report = JSON.parse(json.stdout);
   const target = (id: string) => report.targets.find((t: { target: string }) => t.target === id);
 
@@ -65,12 +66,19 @@ describe('versiond plan', () => {
     expect(ws001.blockedBy.message).toBe('WRS acme-wrs-paris does not serve 4.3.0 yet');
   });
 
-  it('kinds without a reconciler yet are listed, not dropped', () => {
-    expect(target('hacluster/ums-prod')).toMatchObject({ outcome: 'no-reconciler', steps: [], commands: [] });
+  it('a UMS cluster takes a fresh database backup before any server is updated (seed 004)', () => {
+    const ums = target('hacluster/ums-prod');
+    expect(ums.commands.map((c: { member: string; action: string }) => `${c.member} ${c.action}`)).toEqual(['ums-2 backup']);
+    expect(ums.steps.filter((s: { action: string }) => s.action === 'apply').every((s: { runnable: boolean }) => !s.runnable)).toBe(true);
+  });
+
+  it('a distribution server whose credential does not resolve is blocked, and one that does follows its schedule (seed 002)', () => {
+    expect(target('distributionserver/ds-berlin')).toMatchObject({ phase: 'Blocked', reason: 'CredentialUnavailable', commands: [] });
+    expect(target('distributionserver/ds-paris')).toMatchObject({ phase: 'Converged', commands: [] });
   });
 
   it('is deterministic: the same inputs print the same bytes', () => {
-    const again = versiond(['plan', '--repo', 'example-repo', '--observed', SNAPSHOT, '--now', NOW, '--format', 'json']);
+    const again = versiond(['plan', '--repo', 'example-repo', '--observed', SNAPSHOT, '--now', NOW, ...AS_CONSOLE, '--format', 'json']);
     expect(again.stdout).toBe(json.stdout);
   });
 
@@ -78,7 +86,7 @@ describe('versiond plan', () => {
     const text = versiond(['plan', '--repo', 'example-repo', '--observed', SNAPSHOT, '--now', NOW]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('domain/print-paris: Waiting');
-    expect(text.stdout).toContain('hacluster/ums-prod: not planned, no reconciler for HACluster yet');
+    expect(text.stdout).toContain('hacluster/ums-prod: Progressing — 0 of 3 servers updated to 12.08.110');
     const md = versiond(['plan', '--repo', 'example-repo', '--observed', SNAPSHOT, '--now', NOW, '--format', 'markdown']);
     expect(md.code).toBe(0);
     expect(md.stdout).toContain('### versiond plan for folder');

@@ -11,6 +11,7 @@ import { openDesiredSource } from '../../controller/desired/open-source.ts';
 import { locateRepository } from '../../controller/git/repository.ts';
 import { EXAMPLE_REPO } from '../helpers/git-repo.ts';
 import { NOW, desired, input, observed, release, running, type AgentSpec } from '../helpers/observed.ts';
+import { prng } from '../helpers/prng.ts';
 
 // ------------------------------------------------------------------ fixtures
 
@@ -621,18 +622,6 @@ describe('example-repo accounts (seeds 001, 003)', () => {
 });
 
 // ------------------------------------------------------------------ property test
-
-/** mulberry32: a small seeded PRNG, so a failing case is reproduced from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface World {
   readonly spec: AccountSpec;

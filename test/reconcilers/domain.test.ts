@@ -12,6 +12,7 @@ import type { MasterUpdate, Release, SyncMode } from '../../reconcilers/model/de
 import { isNewer, isValidVersion, versionsEqual } from '../../reconcilers/model/version.ts';
 import type { ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, observed, release, running, type AgentSpec } from '../helpers/observed.ts';
+import { prng } from '../helpers/prng.ts';
 
 // ------------------------------------------------------------------ fixtures
 
@@ -575,18 +576,6 @@ function simulate(
 }
 
 // ------------------------------------------------------------------ property test
-
-/** mulberry32: a tiny seeded PRNG, so a failing case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('seed 000: invariants over random domains and fleets (seeded)', () => {
   const CASES = 2_000;

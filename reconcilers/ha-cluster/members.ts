@@ -1,0 +1,142 @@
+/**
+ * What the HACluster reconciler knows of one component of an IGEL UMS HA network (seed 004) in
+ * one pass: a UMS server, a load balancer or a console — its declaration, its last report, and
+ * the facts the ordering rules ask about. Pure: built from (desired, observed) only.
+ */
+import { commandId } from '../command-id.ts';
+import type { Delivery } from '../contract.ts';
+import { agentIdOf, type HAClusterSpec, type Member } from '../model/desired.ts';
+import type { TargetId } from '../model/identity.ts';
+import { isValidVersion, versionsEqual } from '../model/version.ts';
+import { componentOf, resultOf, type AgentObservation, type CommandResult, type ComponentReport } from '../observed.ts';
+
+export type Role = 'server' | 'load-balancer' | 'console';
+
+export const ROLE_LABEL: Readonly<Record<Role, string>> = { server: 'server', 'load-balancer': 'load balancer', console: 'console' };
+
+export interface UmsMember {
+  readonly name: string;
+  readonly agent: string;
+  readonly role: Role;
+  /** A member with an `endpoint` may be pushed to; others get their commands when they call in. */
+  readonly delivery: Delivery;
+  readonly obs: AgentObservation | undefined;
+  readonly online: boolean;
+  /** `server ums-1 offline since <lastSeen>` / `... has never reported`; undefined when online. */
+  readonly offlineMessage: string | undefined;
+  readonly observedVersion: string | undefined;
+  /** Reports the desired version (any spelling: `12.8.110` equals `12.08.110`). */
+  readonly runsDesired: boolean;
+  readonly state: ComponentReport['state'];
+  /** `update` while the server runs on a local copy of the database (seed 004); absent counts as `normal`. */
+  readonly mode: 'normal' | 'update';
+  /** Holds the desired version staged and verified (the installer is distributed to it). */
+  readonly stagedOk: boolean;
+  /** Holds the desired version staged but its verification failed: the agent's reason. */
+  readonly stagedBad: string | undefined;
+  readonly stageId: string;
+  readonly applyId: string;
+  readonly stageResult: CommandResult | undefined;
+  readonly applyResult: CommandResult | undefined;
+  /** The installer is on the machine: staged and verified, already installed, or our apply of it ran. */
+  readonly hasPackage: boolean;
+}
+
+/** `a` is a valid version equal to `b`. Agents report free text; an invalid version is never "equal". */
+export function sameVersion(a: unknown, b: string): boolean {
+  return typeof a === 'string' && isValidVersion(a) && versionsEqual(a, b);
+}
+
+export interface MemberInput {
+  readonly target: TargetId;
+  readonly product: string;
+  readonly version: string;
+  readonly agents: ReadonlyMap<string, AgentObservation>;
+}
+
+export function umsMember(input: MemberInput, member: Member, role: Role): UmsMember {
+  const { target, product, version } = input;
+  const agent = agentIdOf(member);
+  const obs = input.agents.get(agent);
+  const component = componentOf(obs, product);
+  const observedVersion = component?.version;
+  const runsDesired = sameVersion(observedVersion, version);
+  const staged = component?.staged !== undefined && sameVersion(component.staged.version, version) ? component.staged : undefined;
+  const stagedOk = staged?.verified === true;
+  const stageId = commandId(target, member.name, 'stage', version);
+  const applyId = commandId(target, member.name, 'apply', version);
+  const applyResult = resultOf(obs, applyId);
+  const online = obs?.online === true;
+  const label = ROLE_LABEL[role];
+  return {
+    name: member.name,
+    agent,
+    role,
+    delivery: member.endpoint !== undefined ? 'push' : 'mailbox',
+    obs,
+    online,
+    offlineMessage: online ? undefined : obs?.lastSeen !== undefined ? `${label} ${member.name} offline since ${obs.lastSeen}` : `${label} ${member.name} has never reported`,
+    observedVersion,
+    runsDesired,
+    state: component?.state,
+    mode: component?.mode ?? 'normal',
+    stagedOk,
+    stagedBad: staged !== undefined && !staged.verified ? (staged.reason ?? 'verification failed') : undefined,
+    stageId,
+    applyId,
+    stageResult: resultOf(obs, stageId),
+    applyResult,
+    hasPackage: runsDesired || stagedOk || applyResult !== undefined,
+  };
+}
+
+/** Servers in update order: the names of `updateOrder` (unknown names ignored), then the rest in declaration order. */
+export function inUpdateOrder(spec: Pick<HAClusterSpec, 'servers' | 'updateOrder'>): Member[] {
+  const byName = new Map(spec.servers.map((s) => [s.name, s]));
+  const ordered: Member[] = [];
+  for (const name of spec.updateOrder ?? []) {
+    const s = byName.get(name);
+    if (s !== undefined && !ordered.includes(s)) ordered.push(s);
+  }
+  for (const s of spec.servers) if (!ordered.includes(s)) ordered.push(s);
+  return ordered;
+}
+
+// ------------------------------------------------------------------ server facts (seed 004)
+
+/** Finished its install: reports the desired version and runs (in update or normal mode). */
+export function installed(s: UmsMember): boolean {
+  return s.runsDesired && s.state === 'running';
+}
+
+/**
+ * Crashed during the update: our apply failed, or it is stopped/failed after the update touched
+ * it (it is in update mode, or our apply of this version has a result) — and it is not simply
+ * a finished server (desired version, normal mode) that was stopped later.
+ */
+export function crashed(s: UmsMember): boolean {
+  if (s.applyResult?.status === 'failed') return true;
+  if (s.state !== 'failed' && s.state !== 'stopped') return false;
+  if (s.runsDesired && s.mode === 'normal') return false;
+  return s.mode === 'update' || s.applyResult !== undefined;
+}
+
+/**
+ * Being updated right now, by us or by anyone: not finished, not crashed, and in update mode,
+ * installing, or our apply of it is running (or succeeded while it does not report the version yet).
+ * While a server is being updated, no other server may be.
+ */
+export function beingUpdated(s: UmsMember): boolean {
+  if (installed(s) || crashed(s)) return false;
+  return s.mode === 'update' || s.state === 'installing' || s.applyResult?.status === 'running' || s.applyResult?.status === 'succeeded';
+}
+
+/** Runs the version in normal mode, running: done (seed 004: "aktualisiert, laufend, im normalen Modus"). */
+export function settledServer(s: UmsMember): boolean {
+  return installed(s) && s.mode === 'normal';
+}
+
+/** A load balancer or console that runs the desired version (a load balancer must also be running). */
+export function updatedComponent(m: UmsMember): boolean {
+  return m.runsDesired && (m.role === 'console' || m.state === 'running');
+}
