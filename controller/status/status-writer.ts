@@ -1,0 +1,399 @@
+/**
+ * Writes status files to Git as commits (issue 3, item 3), straight into the object
+ * database with isomorphic-git: blobs, trees and a commit object, then the branch ref.
+ * Never the working tree, never the index: a person may have uncommitted edits there.
+ *
+ * - A target's file is committed only when its rendered text changed (`render-status.ts`).
+ * - Coalescing: a target committed less than `coalesceMs` ago (default 5 s) is not committed
+ *   again now; its latest status waits (a newer one replaces it) until `flushDue()` /
+ *   `flush()` or a later `write()` after the interval, so a busy rollout makes at most one
+ *   commit per target per interval. History entries of the statuses that waited are kept:
+ *   each new status is rendered on top of the one waiting.
+ * - Only `status/` changes: the new root tree reuses every other entry's id, and only the
+ *   trees on the way to the changed files are written.
+ * - The branch ref moves by compare-and-swap, with Git's own lock-file protocol (below): a
+ *   person's commit that lands while the writer works is kept, and the status commit is
+ *   rebuilt on top of it (at most `maxAttempts` times). Nothing is ever forced.
+ * - `statusBranch`: commits go to that branch instead (created from the watched branch's
+ *   head when missing), and the watched branch is never written.
+ *
+ * Updating the ref. isomorphic-git's `writeRef` has no compare-and-swap: it rewrites the
+ * ref file in place under an in-process lock only, so between re-reading the ref and
+ * writing it a `git commit` from another process could land and be silently dropped. The
+ * writer therefore does what Git itself does (refs/files-backend): it creates
+ * `<gitdir>/refs/heads/<branch>.lock` exclusively (O_CREAT|O_EXCL), re-reads the ref
+ * *while holding the lock*, writes the new id into the lock file and renames it over the
+ * ref (atomic). `git commit`, `git merge`, `git fetch`… take the same lock and check the
+ * old value under it, so the swap is atomic against every Git process: no commit of a
+ * person can be lost. What remains:
+ *   - while the writer holds the lock (a few milliseconds), a person's `git commit` fails
+ *     with "Unable to create '…/main.lock': File exists" and must be run again (nothing is
+ *     lost: their index is still staged);
+ *   - if the controller dies between creating and renaming the lock, the stale
+ *     `main.lock` blocks every ref update of that branch until it is removed, exactly as
+ *     after a crashed `git` (the writer never removes a lock it did not create);
+ *   - no reflog entry is written (isomorphic-git writes none either).
+ *
+ * A warning for operators: if the branch written is the one checked out in a non-bare
+ * repository that people also commit from, that checkout's index does not follow the
+ * status commits (the writer must not touch it), so `git status` there shows `status/`
+ * files as staged deletions/reverts, and a `git commit` from it would revert them. Give
+ * the controller its own clone (or a bare one), or use `statusBranch`.
+ */
+import { open, mkdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import git from 'isomorphic-git';
+import type { TargetStatus } from '../../reconcilers/contract.ts';
+import { parseRawTree } from '../desired/git-tree-source.ts';
+import { gitFs as fs } from '../git/git-fs.ts';
+import { readBlobBytes } from '../git/read-blob.ts';
+import { commitMessage, type StatusChange, type SubjectStatus } from './commit-subject.ts';
+import { statusPath } from './format.ts';
+import { parseStatusFile, renderStatus } from './render-status.ts';
+
+export interface StatusWriterOptions {
+  /** The repository's git directory (`.git`, or the repository itself when bare). */
+  readonly gitdir: string;
+  /** The watched (desired) branch. Default `main`. */
+  readonly branch?: string;
+  /** Write status to this branch instead of `branch` (created from `branch`'s head when missing). */
+  readonly statusBranch?: string;
+  /** Author and committer. Default `versiond <versiond@localhost>`. */
+  readonly author?: { readonly name: string; readonly email: string };
+  /** At most one commit per target per this many milliseconds. Default 5000. */
+  readonly coalesceMs?: number;
+  /** The clock (epoch ms): coalescing, history times, commit dates. Default `Date.now`. */
+  readonly now?: () => number;
+  /** Ref updates tried before giving up when the branch keeps moving or stays locked. Default 5. */
+  readonly maxAttempts?: number;
+  /** Test hook: runs after the commit object is written and before the ref is swapped. */
+  readonly beforeRefUpdate?: () => Promise<void>;
+}
+
+export interface StatusUpdate {
+  readonly status: TargetStatus;
+}
+
+/** The branch kept moving or stayed locked for every attempt; the statuses stay pending. */
+export class StatusCommitConflictError extends Error {}
+
+interface Pending {
+  readonly target: string;
+  readonly path: string;
+  readonly status: TargetStatus;
+  /** The rendered file. */
+  readonly text: string;
+  /** Epoch ms from which it may be committed. */
+  readonly dueAt: number;
+  /** Insertion order, so commits list targets in the order they were first given. */
+  readonly seq: number;
+  /** Update order: the newest status gives the commit's Versiond-Revision. */
+  readonly version: number;
+}
+
+interface Base {
+  /** The ref written, `refs/heads/<name>`. */
+  readonly ref: string;
+  /** Its value now (`null`: the status branch does not exist yet). */
+  readonly expected: string | null;
+  /** The commit the status commit goes on top of. */
+  readonly parent: string;
+  readonly tree: string;
+}
+
+type SwapResult = 'ok' | 'moved' | 'locked';
+
+const DEFAULT_AUTHOR = { name: 'versiond', email: 'versiond@localhost' } as const;
+const BLOB_MODE = '100644';
+const TREE_MODE = '040000';
+
+export class StatusWriter {
+  private readonly gitdir: string;
+  private readonly branch: string;
+  private readonly statusBranch: string | undefined;
+  private readonly author: { readonly name: string; readonly email: string };
+  private readonly coalesceMs: number;
+  private readonly now: () => number;
+  private readonly maxAttempts: number;
+  private readonly beforeRefUpdate: (() => Promise<void>) | undefined;
+
+  /** isomorphic-git's object cache (pack indexes, parsed objects), dropped after an error. */
+  private cache: object = {};
+  private readonly pending = new Map<string, Pending>();
+  private readonly lastCommitAt = new Map<string, number>();
+  private seq = 0;
+  /** Every public call runs after the previous one: a timer's flushDue may race the loop's write. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: StatusWriterOptions) {
+    this.gitdir = options.gitdir;
+    this.branch = checkBranchName(options.branch ?? 'main');
+    const sb = options.statusBranch === undefined ? undefined : checkBranchName(options.statusBranch);
+    this.statusBranch = sb !== undefined && sb !== this.branch ? sb : undefined;
+    this.author = options.author ?? DEFAULT_AUTHOR;
+    this.coalesceMs = Math.max(0, options.coalesceMs ?? 5000);
+    this.now = options.now ?? Date.now;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.beforeRefUpdate = options.beforeRefUpdate;
+  }
+
+  /** The branch status commits go to. */
+  get targetBranch(): string {
+    return this.statusBranch ?? this.branch;
+  }
+
+  /**
+   * Renders each status and commits the targets whose file changed and whose interval
+   * elapsed (plus any earlier pending target now due), in one commit. Returns the new
+   * commit id, or null when nothing was committed (nothing changed, or all coalesced).
+   */
+  write(updates: readonly StatusUpdate[]): Promise<string | null> {
+    return this.serialized(async () => {
+      const t = this.now();
+      const base = await this.readBase();
+      for (const { status } of updates) {
+        const target = status.target;
+        const path = statusPath(target);
+        const committed = base ? await this.readFileAt(base.tree, path) : null;
+        const waiting = this.pending.get(target);
+        const text = renderStatus(status, waiting?.text ?? committed, t);
+        if (text === committed) {
+          this.pending.delete(target); // back to what the branch holds: nothing to write
+          continue;
+        }
+        if (waiting && text === waiting.text) continue;
+        const last = this.lastCommitAt.get(target);
+        const dueAt = last === undefined ? t : Math.max(t, last + this.coalesceMs);
+        const version = this.seq++;
+        this.pending.set(target, { target, path, status, text, dueAt, seq: waiting?.seq ?? version, version });
+      }
+      return this.commitPending((p) => p.dueAt <= t);
+    });
+  }
+
+  /** Commits every pending target now (shutdown). */
+  flush(): Promise<string | null> {
+    return this.serialized(() => this.commitPending(() => true));
+  }
+
+  /** Commits the pending targets whose interval has elapsed. */
+  flushDue(): Promise<string | null> {
+    return this.serialized(async () => {
+      const t = this.now();
+      return this.commitPending((p) => p.dueAt <= t);
+    });
+  }
+
+  /** Milliseconds until the next pending target is due (0: now), `undefined` when none waits. */
+  nextDueIn(): number | undefined {
+    if (this.pending.size === 0) return undefined;
+    const t = this.now();
+    let min = Infinity;
+    for (const p of this.pending.values()) min = Math.min(min, p.dueAt - t);
+    return Math.max(0, min);
+  }
+
+  /** Targets waiting for their interval, in the order they were first given. */
+  pendingTargets(): string[] {
+    return [...this.pending.values()].sort((a, b) => a.seq - b.seq).map((p) => p.target);
+  }
+
+  // ------------------------------------------------------------------ committing
+
+  private serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitPending(select: (p: Pending) => boolean): Promise<string | null> {
+    const chosen = [...this.pending.values()].filter(select).sort((a, b) => a.seq - b.seq);
+    if (chosen.length === 0) return null;
+    for (const p of chosen) this.pending.delete(p.target);
+    try {
+      return await this.commit(chosen);
+    } catch (err) {
+      // Keep them for the next call, unless a newer status arrived meanwhile (it cannot
+      // while calls are serialized, but be safe).
+      for (const p of chosen) if (!this.pending.has(p.target)) this.pending.set(p.target, p);
+      this.cache = {};
+      throw err;
+    }
+  }
+
+  private async commit(entries: readonly Pending[]): Promise<string | null> {
+    let built: { base: Base; oid: string; targets: string[] } | undefined;
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const base = await this.readBase();
+      if (!base) throw new Error(`branch ${this.branch} does not exist in ${this.gitdir}`);
+      if (!built || built.base.parent !== base.parent || built.base.expected !== base.expected) {
+        built = await this.build(base, entries);
+        if (!built) return null; // the branch already holds exactly these files
+      }
+      await this.beforeRefUpdate?.();
+      const result = await this.swapRef(base.ref, base.expected, built.oid);
+      if (result === 'ok') {
+        const t = this.now();
+        for (const target of built.targets) this.lastCommitAt.set(target, t);
+        return built.oid;
+      }
+      // Moved: rebuild on the new head next time round. Locked: someone is updating it now.
+      if (attempt < this.maxAttempts) await sleep(result === 'locked' ? 25 * attempt : 0);
+    }
+    throw new StatusCommitConflictError(
+      `could not update ${this.targetBranch} after ${this.maxAttempts} attempts (it kept moving or stayed locked); status kept pending`,
+    );
+  }
+
+  /** Writes the blobs, trees and commit for `entries` on top of `base`; undefined when nothing differs. */
+  private async build(base: Base, entries: readonly Pending[]): Promise<{ base: Base; oid: string; targets: string[] } | undefined> {
+    const changes: StatusChange[] = [];
+    const files = new Map<string, string>();
+    let newest: Pending | undefined;
+    for (const e of entries) {
+      const current = await this.readFileAt(base.tree, e.path);
+      if (current === e.text) continue;
+      const blob = await git.writeBlob({ fs, gitdir: this.gitdir, blob: Buffer.from(e.text, 'utf8') });
+      files.set(e.path, blob);
+      const previous = current === null ? undefined : parseStatusFile(current).status;
+      changes.push({ previous: previous && subjectView(previous), next: subjectView(e.status) });
+      // One Versiond-Revision per commit: the newest status's (a target that waited may carry
+      // an older one; each file records its own observedRevision).
+      if (e.status.observedRevision !== null && (!newest || e.version > newest.version)) newest = e;
+    }
+    if (changes.length === 0) return undefined;
+    const tree = await this.updateTree(base.tree, files);
+    const seconds = Math.floor(this.now() / 1000);
+    const person = { name: this.author.name, email: this.author.email, timestamp: seconds, timezoneOffset: 0 };
+    const oid = await git.writeCommit({
+      fs,
+      gitdir: this.gitdir,
+      commit: { message: commitMessage(changes, newest?.status.observedRevision ?? null), tree, parent: [base.parent], author: person, committer: person },
+    });
+    return { base, oid, targets: changes.map((c) => c.next.target) };
+  }
+
+  /** A new tree: `treeOid` with `files` (paths relative to it → blob ids) set; other entries reused as they are. */
+  private async updateTree(treeOid: string | null, files: ReadonlyMap<string, string>): Promise<string> {
+    const entries = treeOid === null ? [] : await this.readTreeEntries(treeOid);
+    const here = new Map<string, string>();
+    const below = new Map<string, Map<string, string>>();
+    for (const [path, oid] of files) {
+      const slash = path.indexOf('/');
+      if (slash < 0) here.set(path, oid);
+      else {
+        const dir = path.slice(0, slash);
+        const sub = below.get(dir) ?? new Map<string, string>();
+        sub.set(path.slice(slash + 1), oid);
+        below.set(dir, sub);
+      }
+    }
+    const out = entries.filter((e) => !here.has(e.path) && !below.has(e.path));
+    for (const [name, oid] of here) out.push({ mode: BLOB_MODE, path: name, oid, type: 'blob' });
+    for (const [name, sub] of below) {
+      const existing = entries.find((e) => e.path === name && e.type === 'tree');
+      out.push({ mode: TREE_MODE, path: name, oid: await this.updateTree(existing?.oid ?? null, sub), type: 'tree' });
+    }
+    return git.writeTree({ fs, gitdir: this.gitdir, tree: out as Parameters<typeof git.writeTree>[0]['tree'] });
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /**
+   * Where status goes now. A missing status branch starts at the watched branch's head
+   * (expected old value null). Undefined when neither exists.
+   */
+  private async readBase(): Promise<Base | undefined> {
+    const ref = `refs/heads/${this.targetBranch}`;
+    let head = await this.readRef(ref);
+    const expected = head;
+    if (head === null && this.statusBranch !== undefined) head = await this.readRef(`refs/heads/${this.branch}`);
+    if (head === null) return undefined;
+    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid: head, cache: this.cache });
+    return { ref, expected, parent: head, tree: commit.tree };
+  }
+
+  private async readRef(ref: string): Promise<string | null> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.gitdir, ref });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'NotFoundError') return null;
+      throw err;
+    }
+  }
+
+  /** The text of the file at `path` in tree `treeOid`, or null. */
+  private async readFileAt(treeOid: string, path: string): Promise<string | null> {
+    const parts = path.split('/');
+    let oid = treeOid;
+    for (let i = 0; i < parts.length; i++) {
+      const entry = (await this.readTreeEntries(oid)).find((e) => e.path === parts[i]);
+      const last = i === parts.length - 1;
+      if (!entry || entry.type !== (last ? 'blob' : 'tree')) return null;
+      oid = entry.oid;
+    }
+    return Buffer.from(await readBlobBytes(this.gitdir, oid, this.cache)).toString('utf8');
+  }
+
+  /**
+   * Raw tree entries. Parsed here rather than with `git.readTree`, which refuses a whole
+   * tree holding a name such as `..`: the writer must carry such entries over untouched.
+   */
+  private async readTreeEntries(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+    const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache });
+    if (type !== 'tree') throw new Error(`object ${oid} is a ${type}, not a tree`);
+    return parseRawTree(object as Uint8Array);
+  }
+
+  // ------------------------------------------------------------------ the ref
+
+  /**
+   * Sets `ref` to `next` if it still is `expected` (null: does not exist), with Git's
+   * lock-file protocol; see the top of this file.
+   */
+  private async swapRef(ref: string, expected: string | null, next: string): Promise<SwapResult> {
+    const refPath = join(this.gitdir, ref);
+    const lockPath = `${refPath}.lock`;
+    await mkdir(dirname(refPath), { recursive: true });
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(lockPath, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'locked';
+      throw err;
+    }
+    let renamed = false;
+    try {
+      if ((await this.readRef(ref)) !== expected) return 'moved';
+      await handle.writeFile(`${next}\n`, 'utf8');
+      await handle.close();
+      handle = undefined;
+      await rename(lockPath, refPath);
+      renamed = true;
+      return 'ok';
+    } finally {
+      if (handle) await handle.close().catch(() => undefined);
+      if (!renamed) await unlink(lockPath).catch(() => undefined);
+    }
+  }
+}
+
+function subjectView(s: TargetStatus): SubjectStatus {
+  return { target: s.target, phase: s.phase, summary: s.summary, members: s.members };
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}
+
+/** A branch name Git accepts and that cannot escape `refs/heads/` (a subset of git-check-ref-format). */
+function checkBranchName(name: string): string {
+  const ok =
+    /^[A-Za-z0-9._/-]+$/.test(name) &&
+    !name.startsWith('-') &&
+    !name.split('/').some((part) => part === '' || part.startsWith('.') || part.endsWith('.lock')) &&
+    !name.includes('..') &&
+    !name.endsWith('.');
+  if (!ok) throw new Error(`invalid branch name ${JSON.stringify(name)}`);
+  return name;
+}
