@@ -1,8 +1,9 @@
+import { auditCommand } from './commands/audit.ts';
 import { planCommand } from './commands/plan.ts';
 import { validateCommand } from './commands/validate.ts';
 import { EXIT, UsageError, type Command, type Io } from './usage.ts';
 
-const COMMANDS: readonly Command[] = [validateCommand, planCommand];
+const COMMANDS: readonly Command[] = [validateCommand, planCommand, auditCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
