@@ -1,0 +1,55 @@
+import type { Diagnostic } from '../desired/diagnostics.ts';
+import { DesiredStateLoader, type DesiredState } from '../desired/load-desired-state.ts';
+import { GitTreeSource } from '../desired/git-tree-source.ts';
+import { TreeListingCache } from '../desired/tree-listing-cache.ts';
+import { desiredFingerprint } from './desired-fingerprint.ts';
+
+export type RevisionOutcome =
+  /** A new desired state, valid as a whole: the controller acts on it from now on. */
+  | { readonly kind: 'applied'; readonly revision: string; readonly state: DesiredState }
+  /** A new desired state with errors: the controller keeps acting on the last valid one. */
+  | { readonly kind: 'invalid'; readonly revision: string; readonly diagnostics: readonly Diagnostic[] }
+  /** The same desired state as the last revision seen (e.g. the controller's own status commit). */
+  | { readonly kind: 'unchanged'; readonly revision: string };
+
+/**
+ * Which revision of the watched branch the controller acts on. A new commit is loaded and
+ * validated as a whole; only a valid one replaces `lastApplied` (Flux's
+ * lastAppliedRevision), an invalid one is recorded as `lastAttempted` with its errors and
+ * changes nothing else. A commit whose desired folders are identical to the last one seen
+ * — a status commit, a README edit — is `unchanged` and triggers no reconcile.
+ */
+export class RevisionTracker {
+  private readonly loader = new DesiredStateLoader();
+  private readonly trees = new TreeListingCache();
+  private readonly objectCache = {};
+  private lastFingerprint: string | undefined;
+  private applied: DesiredState | undefined;
+  private attempted: { revision: string; diagnostics: readonly Diagnostic[] } | undefined;
+
+  constructor(private readonly gitdir: string) {}
+
+  /** The desired state the controller acts on, if any revision was ever valid. */
+  get lastApplied(): DesiredState | undefined {
+    return this.applied;
+  }
+
+  /** The last revision that was invalid, with its errors, until a newer one is valid. */
+  get lastAttempted(): { revision: string; diagnostics: readonly Diagnostic[] } | undefined {
+    return this.attempted;
+  }
+
+  async consider(commit: string): Promise<RevisionOutcome> {
+    const fingerprint = await desiredFingerprint(this.gitdir, commit, this.objectCache);
+    if (fingerprint === this.lastFingerprint) return { kind: 'unchanged', revision: commit };
+    const state = await this.loader.load(new GitTreeSource(this.gitdir, commit, this.trees, this.objectCache));
+    this.lastFingerprint = fingerprint;
+    if (!state.valid) {
+      this.attempted = { revision: commit, diagnostics: state.diagnostics };
+      return { kind: 'invalid', revision: commit, diagnostics: state.diagnostics };
+    }
+    this.applied = state;
+    this.attempted = undefined;
+    return { kind: 'applied', revision: commit, state };
+  }
+}
