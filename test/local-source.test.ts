@@ -108,3 +108,26 @@ describe('the controller acts on the last valid revision (issue 3)', () => {
     expect(tracker.lastApplied?.revision).toBe(desired);
   });
 });
+
+describe('an invalid revision is reported in the source status (issue 3)', () => {
+  it('status/source/main.yaml names the revision acted on, the one refused, and its errors', async () => {
+    const { sourceStatus } = await import('../controller/source/source-status.ts');
+    const r = repo();
+    const tracker = new RevisionTracker(r.path('.git'));
+    const good = r.head();
+    await tracker.consider(good);
+    const bad = r.edit('domains/print-paris.yaml', 'sync: bidirectional', 'sync: sideways').commitAll('broken');
+    await tracker.consider(bad);
+    const writer = new StatusWriter({ gitdir: r.path('.git'), coalesceMs: 0 });
+    await writer.write([{ status: sourceStatus('main', tracker, undefined, Date.UTC(2026, 10, 22, 10)) }]);
+    const file = r.git('show', 'HEAD:status/source/main.yaml');
+    expect(file).toContain(`lastAppliedRevision: ${good}`);
+    expect(file).toContain(`lastAttemptedRevision: ${bad}`);
+    expect(file).toContain('domains/print-paris.yaml:20:13: domain/print-paris: spec.slaves[0].sync: must be one of');
+    expect(r.git('log', '-1', '--format=%s')).toBe(
+      `status(source/main): Blocked: revision ${bad.slice(0, 7)} is invalid (1 error); still acting on ${good.slice(0, 7)}`,
+    );
+    // The status commit itself changes no desired folder: still the same attempt, nothing to reconcile.
+    expect((await tracker.consider(r.head())).kind).toBe('unchanged');
+  });
+});

@@ -1,0 +1,49 @@
+import type { TargetStatus } from '../../reconcilers/contract.ts';
+import { conditionsFor } from '../../reconcilers/conditions.ts';
+import type { TargetId } from '../../reconcilers/model/identity.ts';
+import { formatDiagnostic } from '../desired/diagnostics.ts';
+import type { RevisionTracker } from './revision-tracker.ts';
+
+/** At most this many errors are written into the source status; the count says how many there were. */
+const MAX_ERRORS = 50;
+
+/**
+ * The status of the watched branch itself, like Flux's GitRepository status: which
+ * revision the controller acts on (`lastAppliedRevision`), and the last revision it could
+ * not act on with every error in it (`lastAttemptedRevision`), so a person who pushed an
+ * invalid change reads why nothing happened in `status/source/<branch>.yaml`, next to the
+ * targets. It is an ordinary TargetStatus, so the status writer commits it like any other.
+ */
+export function sourceStatus(branch: string, tracker: RevisionTracker, previous: TargetStatus | undefined, now: number): TargetStatus {
+  const applied = tracker.lastApplied?.revision ?? null;
+  const attempted = tracker.lastAttempted;
+  const target = `source/${branch}` as TargetId;
+  if (attempted) {
+    const errors = attempted.diagnostics.filter((d) => d.severity === 'error');
+    const message = `revision ${attempted.revision.slice(0, 7)} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}); still acting on ${applied ? applied.slice(0, 7) : 'no revision'}`;
+    return {
+      target,
+      phase: 'Blocked',
+      conditions: conditionsFor('Blocked', 'InvalidRevision', message, previous?.conditions, now),
+      observedRevision: applied,
+      summary: message,
+      members: [],
+      details: {
+        lastAppliedRevision: applied,
+        lastAttemptedRevision: attempted.revision,
+        errors: errors.slice(0, MAX_ERRORS).map(formatDiagnostic),
+        ...(errors.length > MAX_ERRORS ? { moreErrors: errors.length - MAX_ERRORS } : {}),
+      },
+    };
+  }
+  const message = applied ? `acting on ${applied.slice(0, 7)}` : 'no revision loaded yet';
+  return {
+    target,
+    phase: applied ? 'Converged' : 'Waiting',
+    conditions: conditionsFor(applied ? 'Converged' : 'Waiting', applied ? 'RevisionApplied' : 'NoRevision', message, previous?.conditions, now),
+    observedRevision: applied,
+    summary: message,
+    members: [],
+    details: { lastAppliedRevision: applied },
+  };
+}
