@@ -81,3 +81,37 @@ export function splitUrlCredentials(url: string): { url: string; username?: stri
   if (colon < 0) return { url: clean, username: decode(userinfo) };
   return { url: clean, username: decode(userinfo.slice(0, colon)), password: decode(userinfo.slice(colon + 1)) };
 }
+
+/** How to reach a remote repository: the URL without credentials, what to log, how to authenticate, what to redact. */
+export interface RemoteAccess {
+  /** The URL with any userinfo removed: credentials travel through `onAuth`, never in `.git/config`. */
+  readonly url: string;
+  /** The URL as logs and errors show it (`https://robot:***@host/…`). */
+  readonly displayUrl: string;
+  readonly auth: { readonly username: string; readonly password: string } | undefined;
+  /** Every secret that must never appear in a log line or an error message. */
+  readonly secrets: readonly string[];
+}
+
+/**
+ * Resolves a remote's URL and credentials the same way for fetching and pushing. A token
+ * (from the environment or a file) wins over credentials written in the URL; with no
+ * username it is sent as `token:x-oauth-basic` (GitHub, Gitea), with one as
+ * `username:token` (GitLab).
+ */
+export function remoteAccess(rawUrl: string, credentials?: { readonly token?: string; readonly username?: string }): RemoteAccess {
+  const trimmed = rawUrl.trim();
+  const { url, username, password } = splitUrlCredentials(trimmed);
+  if (!/^https?:\/\//i.test(url)) throw new Error(`remote repository URL must be http(s): ${redactUrl(trimmed)}`);
+  const token = credentials?.token;
+  let auth: RemoteAccess['auth'];
+  if (token) {
+    auth = credentials?.username ? { username: credentials.username, password: token } : { username: token, password: 'x-oauth-basic' };
+  } else if (username || password) {
+    auth = { username: username ?? '', password: password ?? '' };
+  }
+  const secrets = [token, password, username && !password ? username : undefined].filter(
+    (s): s is string => typeof s === 'string' && s.length > 0 && s !== 'x-oauth-basic',
+  );
+  return { url, displayUrl: redactUrl(trimmed), auth, secrets };
+}

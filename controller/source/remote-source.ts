@@ -5,7 +5,7 @@ import git from 'isomorphic-git';
 import type { GitAuth, HttpClient } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import { gitFs as fs } from '../git/git-fs.ts';
-import { redactText, redactUrl, splitUrlCredentials } from './git-credentials.ts';
+import { redactText, redactUrl, remoteAccess } from './git-credentials.ts';
 
 export { redactUrl } from './git-credentials.ts';
 
@@ -81,10 +81,11 @@ export class RemoteSource {
   private abort = new AbortController();
 
   constructor(options: RemoteSourceOptions) {
-    const { url, username, password } = splitUrlCredentials(options.url.trim());
-    if (!/^https?:\/\//i.test(url)) throw new Error(`remote repository URL must be http(s): ${redactUrl(options.url)}`);
-    this.fetchUrl = url;
-    this.url = redactUrl(options.url.trim());
+    const access = remoteAccess(options.url, options.credentials);
+    this.fetchUrl = access.url;
+    this.url = access.displayUrl;
+    this.auth = access.auth;
+    this.secrets = access.secrets;
     this.branch = options.branch ?? 'main';
     this.cacheDir = options.cacheDir;
     this.intervalMs = Math.max(1, options.intervalMs ?? 15_000);
@@ -92,18 +93,6 @@ export class RemoteSource {
     this.httpTimeoutMs = options.httpTimeoutMs ?? 60_000;
     this.logger = options.logger ?? NOOP_LOGGER;
     this.onRevision = options.onRevision;
-
-    const token = options.credentials?.token;
-    if (token) {
-      this.auth = options.credentials?.username
-        ? { username: options.credentials.username, password: token }
-        : { username: token, password: 'x-oauth-basic' };
-    } else if (username || password) {
-      this.auth = { username: username ?? '', password: password ?? '' };
-    }
-    this.secrets = [token, password, username && !password ? username : undefined].filter(
-      (s): s is string => typeof s === 'string' && s.length > 0 && s !== 'x-oauth-basic',
-    );
 
     const base = nodeHttp;
     const timeout = this.httpTimeoutMs;

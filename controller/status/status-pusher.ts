@@ -28,14 +28,13 @@
  *
  * URLs and errors in logs and thrown messages are redacted (`git-credentials.ts`).
  */
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
 import type { GitAuth } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import { parseRawTree } from '../desired/git-tree-source.ts';
 import { gitFs as fs } from '../git/git-fs.ts';
-import { redactText, redactUrl, splitUrlCredentials } from '../source/git-credentials.ts';
+import { redactText, remoteAccess } from '../source/git-credentials.ts';
+import { swapRef } from '../git/swap-ref.ts';
 import type { SourceLogger } from '../source/remote-source.ts';
 import { STATUS_DIR } from './format.ts';
 
@@ -83,27 +82,17 @@ export class StatusPusher {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: StatusPusherOptions) {
-    const { url, username, password } = splitUrlCredentials(options.url.trim());
-    if (!/^https?:\/\//i.test(url)) throw new Error(`remote repository URL must be http(s): ${redactUrl(options.url)}`);
-    this.pushUrl = url;
-    this.url = redactUrl(options.url.trim());
+    const access = remoteAccess(options.url, options.credentials);
+    this.pushUrl = access.url;
+    this.url = access.displayUrl;
+    this.auth = access.auth;
+    this.secrets = access.secrets;
     this.gitdir = options.gitdir;
     this.branch = options.branch ?? 'main';
     this.logger = options.logger ?? NOOP_LOGGER;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.backoffMs = Math.max(0, options.backoffMs ?? 200);
     this.beforePush = options.beforePush;
-    const token = options.credentials?.token;
-    if (token) {
-      this.auth = options.credentials?.username
-        ? { username: options.credentials.username, password: token }
-        : { username: token, password: 'x-oauth-basic' };
-    } else if (username || password) {
-      this.auth = { username: username ?? '', password: password ?? '' };
-    }
-    this.secrets = [token, password, username && !password ? username : undefined].filter(
-      (s): s is string => typeof s === 'string' && s.length > 0 && s !== 'x-oauth-basic',
-    );
   }
 
   /** Pushes the local branch; calls run one after the other. 'up-to-date': nothing of ours to push. */
@@ -280,34 +269,6 @@ function sameOutsideStatus(a: readonly TreeEntry[], b: readonly TreeEntry[]): bo
       .sort()
       .join('\n');
   return key(a) === key(b);
-}
-
-/** Sets `ref` to `next` if it still is `expected`, with Git's lock-file protocol (see `status-writer.ts`). */
-async function swapRef(gitdir: string, ref: string, expected: string, next: string): Promise<'ok' | 'moved' | 'locked'> {
-  const refPath = join(gitdir, ref);
-  const lockPath = `${refPath}.lock`;
-  await mkdir(dirname(refPath), { recursive: true });
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(lockPath, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'locked';
-    throw err;
-  }
-  let renamed = false;
-  try {
-    const current = await git.resolveRef({ fs, gitdir, ref }).catch(() => null);
-    if (current !== expected) return 'moved';
-    await handle.writeFile(`${next}\n`, 'utf8');
-    await handle.close();
-    handle = undefined;
-    await rename(lockPath, refPath);
-    renamed = true;
-    return 'ok';
-  } finally {
-    if (handle) await handle.close().catch(() => undefined);
-    if (!renamed) await unlink(lockPath).catch(() => undefined);
-  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -40,12 +40,11 @@
  * files as staged deletions/reverts, and a `git commit` from it would revert them. Give
  * the controller its own clone (or a bare one), or use `statusBranch`.
  */
-import { open, mkdir, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
 import type { TargetStatus } from '../../reconcilers/contract.ts';
 import { parseRawTree } from '../desired/git-tree-source.ts';
 import { gitFs as fs } from '../git/git-fs.ts';
+import { readRef, swapRef } from '../git/swap-ref.ts';
 import { readBlobBytes } from '../git/read-blob.ts';
 import { commitMessage, type StatusChange, type SubjectStatus } from './commit-subject.ts';
 import { statusPath } from './format.ts';
@@ -101,7 +100,6 @@ interface Base {
   readonly tree: string;
 }
 
-type SwapResult = 'ok' | 'moved' | 'locked';
 
 const DEFAULT_AUTHOR = { name: 'versiond', email: 'versiond@localhost' } as const;
 const BLOB_MODE = '100644';
@@ -231,7 +229,7 @@ export class StatusWriter {
         if (!built) return null; // the branch already holds exactly these files
       }
       await this.beforeRefUpdate?.();
-      const result = await this.swapRef(base.ref, base.expected, built.oid);
+      const result = await swapRef(this.gitdir, base.ref, base.expected, built.oid);
       if (result === 'ok') {
         const t = this.now();
         for (const target of built.targets) this.lastCommitAt.set(target, t);
@@ -313,13 +311,8 @@ export class StatusWriter {
     return { ref, expected, parent: head, tree: commit.tree };
   }
 
-  private async readRef(ref: string): Promise<string | null> {
-    try {
-      return await git.resolveRef({ fs, gitdir: this.gitdir, ref });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'NotFoundError') return null;
-      throw err;
-    }
+  private readRef(ref: string): Promise<string | null> {
+    return readRef(this.gitdir, ref);
   }
 
   /** The text of the file at `path` in tree `treeOid`, or null. */
@@ -343,38 +336,6 @@ export class StatusWriter {
     const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache });
     if (type !== 'tree') throw new Error(`object ${oid} is a ${type}, not a tree`);
     return parseRawTree(object as Uint8Array);
-  }
-
-  // ------------------------------------------------------------------ the ref
-
-  /**
-   * Sets `ref` to `next` if it still is `expected` (null: does not exist), with Git's
-   * lock-file protocol; see the top of this file.
-   */
-  private async swapRef(ref: string, expected: string | null, next: string): Promise<SwapResult> {
-    const refPath = join(this.gitdir, ref);
-    const lockPath = `${refPath}.lock`;
-    await mkdir(dirname(refPath), { recursive: true });
-    let handle: FileHandle | undefined;
-    try {
-      handle = await open(lockPath, 'wx');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'locked';
-      throw err;
-    }
-    let renamed = false;
-    try {
-      if ((await this.readRef(ref)) !== expected) return 'moved';
-      await handle.writeFile(`${next}\n`, 'utf8');
-      await handle.close();
-      handle = undefined;
-      await rename(lockPath, refPath);
-      renamed = true;
-      return 'ok';
-    } finally {
-      if (handle) await handle.close().catch(() => undefined);
-      if (!renamed) await unlink(lockPath).catch(() => undefined);
-    }
   }
 }
 
