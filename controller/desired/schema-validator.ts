@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -50,7 +50,9 @@ function ajv(): Ajv2020 {
   a.addVocabulary(['x-message']);
   a.addFormat('versiond-version', { type: 'string', validate: (s: string) => tryParseVersion(s).ok });
   a.addFormat('versiond-time-zone', { type: 'string', validate: isTimeZone });
-  a.addSchema(readJson('common.schema.json'));
+  // Every schema is added (not compiled) up front, so one may refer to another's `$defs`
+  // (the observed snapshot reuses the agent protocol's shapes); each is compiled on first use.
+  for (const file of readdirSync(SCHEMA_DIR)) if (file.endsWith('.schema.json')) a.addSchema(readJson(file));
   ajvInstance = a;
   return a;
 }
@@ -67,7 +69,12 @@ function validators(): Readonly<Record<Kind, ValidateFunction>> {
 /** The compiled validator of any schema file in schemas/, compiled once. */
 export function schemaValidator(file: string): ValidateFunction {
   let v = compiledByFile.get(file);
-  if (!v) compiledByFile.set(file, (v = ajv().compile(readJson(file))));
+  if (!v) {
+    const id = (readJson(file) as { $id?: string }).$id;
+    const found = id === undefined ? undefined : ajv().getSchema(id);
+    if (!found) throw new Error(`schema ${file} has no $id or is not in schemas/`);
+    compiledByFile.set(file, (v = found));
+  }
   return v;
 }
 
