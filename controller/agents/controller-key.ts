@@ -1,0 +1,124 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { link, mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ed25519PublicKey } from '../artifacts/verify-package.ts';
+
+/** The controller's private key, in its state dir (never in the Git repository). */
+export const CONTROLLER_KEY_FILE = 'controller-key.pem';
+/** Header carrying the signature of a pushed body (schemas/agent-push.schema.json). */
+export const PUSH_SIGNATURE_HEADER = 'x-versiond-signature';
+
+export interface ControllerKey {
+  readonly file: string;
+  /** Raw 32-byte Ed25519 public key, base64: what `versiond agents add` prints and `GET /v1/controller-key` serves. */
+  readonly publicKeyBase64: string;
+  /** The `X-Versiond-Signature` value for `body`: `ed25519=<base64 signature of the raw bytes>`. */
+  sign(body: Uint8Array): string;
+}
+
+/**
+ * The controller's Ed25519 key pair, which signs the commands it pushes to agents of
+ * bidirectional members, so an agent's endpoint obeys the controller and nobody else.
+ * Created on first use as `<stateDir>/controller-key.pem` (PKCS#8, mode 0600). Two processes
+ * starting at once (`versiond run` and a first `versiond agents add`) must end up with the
+ * same key, or agents would be told a key that never signs anything: each writes its own
+ * candidate to a private temporary file and hard-links it to the final name, which only one
+ * can do (like O_EXCL, but the winner's file is complete before anyone can see it); the
+ * losers read the winner's.
+ */
+export async function loadOrCreateControllerKey(stateDir: string): Promise<ControllerKey> {
+  const file = join(stateDir, CONTROLLER_KEY_FILE);
+  let pem = await readIfPresent(file);
+  if (pem === undefined) {
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    await createKeyFile(file);
+    pem = await readFile(file, 'utf8');
+  }
+  return controllerKeyFromPem(file, pem);
+}
+
+/**
+ * Whether `header` (`X-Versiond-Signature`) is the controller's signature of exactly `body`,
+ * for an agent that accepts pushed commands. Anything that came over the wire and is wrong —
+ * no header, another algorithm, a malformed or wrong signature, a changed byte — is `false`.
+ * A malformed `publicKeyBase64` throws: it is the agent's own configuration
+ * (`--controller-key`), and refusing every push in silence would hide it.
+ */
+export function verifyPushSignature(publicKeyBase64: string, body: Uint8Array, header: string | undefined): boolean {
+  const key = ed25519PublicKey(publicKeyBase64);
+  if (header === undefined) return false;
+  const m = /^ed25519=([A-Za-z0-9+/]+={0,2})$/.exec(header.trim());
+  if (!m) return false;
+  const signature = Buffer.from(m[1]!, 'base64');
+  if (signature.length !== 64) return false;
+  try {
+    return verify(null, body, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+function controllerKeyFromPem(file: string, pem: string): ControllerKey {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (err) {
+    throw new Error(`${file}: not a PEM private key (${(err as Error).message}); remove it to have a new key created, then give agents the new public key`);
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') {
+    throw new Error(`${file}: holds a ${privateKey.asymmetricKeyType ?? 'unknown'} key; the controller key must be Ed25519`);
+  }
+  const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
+  const publicKeyBase64 = Buffer.from(jwk.x ?? '', 'base64url').toString('base64');
+  return {
+    file,
+    publicKeyBase64,
+    sign: (body) => `ed25519=${sign(null, body, privateKey).toString('base64')}`,
+  };
+}
+
+async function readIfPresent(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new Error(`cannot read the controller key ${file}: ${code ?? (err as Error).message}`);
+  }
+}
+
+async function createKeyFile(file: string): Promise<void> {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    const handle = await open(tmp, 'wx', 0o600);
+    try {
+      await handle.writeFile(pem);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await link(tmp, file);
+    } catch (err) {
+      // Another process created the key first: theirs is the key.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    await syncDirectory(dirname(file));
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // Some platforms cannot flush a directory; the link is still atomic.
+  } finally {
+    await handle?.close();
+  }
+}
