@@ -1,0 +1,157 @@
+import type { AgentObservation, CommandResult, ComponentReport } from '../../reconcilers/observed.ts';
+import type { AgentReport } from './agent-report.ts';
+
+/** What recording a report did, so the caller knows whether targets must be reconciled again. */
+export type RecordOutcome =
+  /** The report is older than (or the same as) the last one accepted: ignored, nothing changed. */
+  | { readonly kind: 'stale'; readonly lastSequence: number }
+  /** Accepted. `changed`: something a reconciler reads differs (state, results, facts, online). */
+  | { readonly kind: 'recorded'; readonly changed: boolean };
+
+interface Entry {
+  observation: AgentObservation;
+  sequence: number;
+  lastSeenMs: number;
+  endpoint: string | undefined;
+}
+
+/**
+ * The observed inventory (issue 4, item 3): the last report of each agent, and whether it is
+ * online — it is when it reported within `heartbeatTimeoutMs`. Kept in memory only: after a
+ * restart it is rebuilt from the agents' next reports, and since reconcilers are
+ * level-triggered nothing in flight is lost — a pending command is simply computed again.
+ *
+ * `observations` is the very map reconcilers read (`Observed.agents`); a reconcile is one
+ * synchronous call, so it always sees a consistent snapshot.
+ *
+ * Memory matters at fleet scale (goal: ≤ 1 KB per agent for 100,000): the versions,
+ * products and states agents report are interned, so 100,000 devices at `4.3.0` hold one
+ * string, not 100,000.
+ */
+export class ObservedInventory {
+  readonly observations = new Map<string, AgentObservation>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly interned = new Map<string, string>();
+
+  constructor(private readonly heartbeatTimeoutMs: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  online(): number {
+    let n = 0;
+    for (const o of this.observations.values()) if (o.online) n++;
+    return n;
+  }
+
+  /** The last sequence accepted from `agent`, or -1. */
+  lastSequence(agent: string): number {
+    return this.entries.get(agent)?.sequence ?? -1;
+  }
+
+  /** The push endpoint `agent` advertised in its last report. */
+  endpointOf(agent: string): string | undefined {
+    return this.entries.get(agent)?.endpoint;
+  }
+
+  /**
+   * Records a report received at `now`. Sequence numbers only go forward: a replayed or
+   * reordered report (a retry that arrives after a newer one) is ignored whole.
+   */
+  record(agent: string, report: AgentReport, now: number): RecordOutcome {
+    const entry = this.entries.get(agent);
+    if (entry !== undefined && report.sequence <= entry.sequence) return { kind: 'stale', lastSequence: entry.sequence };
+    const observation = this.observationOf(agent, report, now);
+    const changed = entry === undefined || !entry.observation.online || !sameState(entry.observation, observation);
+    if (entry === undefined) {
+      this.entries.set(agent, { observation, sequence: report.sequence, lastSeenMs: now, endpoint: report.endpoint });
+    } else {
+      entry.observation = observation;
+      entry.sequence = report.sequence;
+      entry.lastSeenMs = now;
+      entry.endpoint = report.endpoint;
+    }
+    this.observations.set(agent, observation);
+    return { kind: 'recorded', changed };
+  }
+
+  /**
+   * Marks offline every agent silent for longer than the heartbeat timeout, and returns
+   * them: their targets must be reconciled again (an offline member changes the plan).
+   */
+  sweep(now: number): string[] {
+    const gone: string[] = [];
+    for (const [agent, entry] of this.entries) {
+      if (entry.observation.online && now - entry.lastSeenMs > this.heartbeatTimeoutMs) {
+        entry.observation = { ...entry.observation, online: false };
+        this.observations.set(agent, entry.observation);
+        gone.push(agent);
+      }
+    }
+    return gone;
+  }
+
+  private observationOf(agent: string, report: AgentReport, now: number): AgentObservation {
+    const facts = report.facts === undefined && report.sentAt === undefined ? undefined : { ...report.facts, ...(report.sentAt !== undefined ? { clock: report.sentAt } : {}) };
+    return {
+      agent,
+      online: true,
+      lastSeen: new Date(now).toISOString(),
+      components: report.components.map((c) => this.internComponent(c)),
+      results: (report.results ?? []).map((r) => this.internResult(r)),
+      ...(facts !== undefined ? { facts } : {}),
+    };
+  }
+
+  private intern(s: string): string {
+    const known = this.interned.get(s);
+    if (known !== undefined) return known;
+    if (this.interned.size < 100_000) this.interned.set(s, s);
+    return s;
+  }
+
+  private internComponent(c: ComponentReport): ComponentReport {
+    const out: { -readonly [K in keyof ComponentReport]: ComponentReport[K] } = { product: this.intern(c.product) };
+    if (c.version !== undefined) out.version = this.intern(c.version);
+    if (c.staged !== undefined) out.staged = c.staged.reason === undefined ? { version: this.intern(c.staged.version), verified: c.staged.verified } : c.staged;
+    if (c.state !== undefined) out.state = c.state;
+    if (c.mode !== undefined) out.mode = c.mode;
+    if (c.pendingRestart !== undefined) out.pendingRestart = c.pendingRestart;
+    if (c.serves !== undefined) out.serves = c.serves.map((v) => this.intern(v));
+    return out;
+  }
+
+  private internResult(r: CommandResult): CommandResult {
+    // Ids repeat across a whole wave of devices only per device, so they are not interned.
+    return r.message === undefined ? { id: r.id, status: r.status, at: r.at } : r;
+  }
+}
+
+/** Whether two observations differ in anything a reconciler reads, the agent's clock aside. */
+function sameState(a: AgentObservation, b: AgentObservation): boolean {
+  if (!sameJson(a.components, b.components) || !sameJson(a.results, b.results)) return false;
+  const { clock: _a, ...fa } = a.facts ?? {};
+  const { clock: _b, ...fb } = b.facts ?? {};
+  return sameJson(fa, fb);
+}
+
+/** Structural equality of plain JSON values (what a parsed report holds). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
+    if (!sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
