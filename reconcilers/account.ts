@@ -345,7 +345,12 @@ function reconcileInfrastructure(ctx: Ctx): void {
 }
 
 function infrastructureAgent(ctx: Ctx): string {
-  return ctx.spec.infrastructure?.agent ?? `${ctx.name}-infrastructure`;
+  return infrastructureAgentOf(ctx.name, ctx.spec);
+}
+
+/** The agent of an account's cloud infrastructure (seed 003): `infrastructure.agent`, else `<account>-infrastructure`. */
+export function infrastructureAgentOf(account: string, spec: Pick<AccountSpec, 'infrastructure'>): string {
+  return spec.infrastructure?.agent ?? `${account}-infrastructure`;
 }
 
 // ------------------------------------------------------------------ 4. repository servers

@@ -1,0 +1,79 @@
+import type { TargetStatus } from '../../reconcilers/contract.ts';
+import type { StatusWriter } from './status-writer.ts';
+
+export interface StatusSinkOptions {
+  readonly writer: StatusWriter;
+  /** Statuses offered within this window go into one commit. */
+  readonly batchMs?: number;
+  /** After each status commit (e.g. push it to the remote). */
+  readonly onCommit?: (oid: string) => void;
+  readonly onError?: (err: unknown) => void;
+}
+
+/**
+ * Between the reconcile loop and the status writer. Reconciles finish one by one; the sink
+ * gathers what they offer over a short window so that a pass over many targets makes one
+ * commit, not one per target, and it wakes the writer when a coalesced target (committed
+ * less than the interval ago) becomes due. A failed write is reported and retried with the
+ * next offer or timer: status is derived state, recomputed by the next reconcile anyway.
+ */
+export class StatusSink {
+  private readonly batch = new Map<string, TargetStatus>();
+  private batchTimer: NodeJS.Timeout | undefined;
+  private dueTimer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly options: StatusSinkOptions) {}
+
+  offer(status: TargetStatus): void {
+    if (this.closed) return;
+    this.batch.set(status.target, status);
+    this.batchTimer ??= setTimeout(() => this.drain(), this.options.batchMs ?? 100);
+  }
+
+  /** Everything offered and everything coalesced, committed now (shutdown). */
+  async flush(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.batchTimer);
+    clearTimeout(this.dueTimer);
+    this.batchTimer = this.dueTimer = undefined;
+    await this.run(async () => {
+      const updates = [...this.batch.values()].map((status) => ({ status }));
+      this.batch.clear();
+      if (updates.length > 0) this.committed(await this.options.writer.write(updates));
+      this.committed(await this.options.writer.flush());
+    });
+  }
+
+  /** Resolves when no write is in progress (tests). */
+  settled(): Promise<void> {
+    return this.writing;
+  }
+
+  private drain(): void {
+    this.batchTimer = undefined;
+    const updates = [...this.batch.values()].map((status) => ({ status }));
+    this.batch.clear();
+    void this.run(async () => {
+      if (updates.length > 0) this.committed(await this.options.writer.write(updates));
+      else this.committed(await this.options.writer.flushDue());
+    }).then(() => this.armDue());
+  }
+
+  private armDue(): void {
+    if (this.closed) return;
+    clearTimeout(this.dueTimer);
+    const due = this.options.writer.nextDueIn();
+    this.dueTimer = due === undefined ? undefined : setTimeout(() => this.drain(), Math.max(due, 10));
+  }
+
+  private committed(oid: string | null): void {
+    if (oid !== null) this.options.onCommit?.(oid);
+  }
+
+  private run(fn: () => Promise<void>): Promise<void> {
+    this.writing = this.writing.then(fn).catch((err: unknown) => this.options.onError?.(err));
+    return this.writing;
+  }
+}
