@@ -1,9 +1,11 @@
+import { agentsCommand } from './commands/agents.ts';
 import { auditCommand } from './commands/audit.ts';
 import { planCommand } from './commands/plan.ts';
+import { runCommand } from './commands/run.ts';
 import { validateCommand } from './commands/validate.ts';
 import { EXIT, UsageError, type Command, type Io } from './usage.ts';
 
-const COMMANDS: readonly Command[] = [validateCommand, planCommand, auditCommand];
+const COMMANDS: readonly Command[] = [runCommand, validateCommand, planCommand, auditCommand, agentsCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,0 +1,357 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { TargetStatus } from '../../reconcilers/contract.ts';
+import type { Release } from '../../reconcilers/model/desired.ts';
+import type { TargetId } from '../../reconcilers/model/identity.ts';
+import { AgentCredentials } from '../agents/agent-credentials.ts';
+import { loadOrCreateControllerKey } from '../agents/controller-key.ts';
+import { ObservedInventory } from '../agents/inventory.ts';
+import { Mailbox } from '../agents/mailbox.ts';
+import { PushDelivery } from '../agents/push-delivery.ts';
+import { reportRoute } from '../agents/report-route.ts';
+import { ArtifactVerifier } from '../artifacts/artifact-verifier.ts';
+import { CredentialStore } from '../credentials/credential-store.ts';
+import { locateRepository } from '../git/repository.ts';
+import { ReconcileLoop } from '../loop/reconcile-loop.ts';
+import type { TargetIndex } from '../loop/target-index.ts';
+import type { Logger } from '../observability/logger.ts';
+import { LocalSource } from '../source/local-source.ts';
+import { RemoteSource } from '../source/remote-source.ts';
+import { RevisionTracker } from '../source/revision-tracker.ts';
+import { sourceStatus } from '../source/source-status.ts';
+import { webhookHandler } from '../source/webhook.ts';
+import { readCommittedStatuses } from '../status/read-statuses.ts';
+import { StatusPusher } from '../status/status-pusher.ts';
+import { StatusSink } from '../status/status-sink.ts';
+import { StatusWriter } from '../status/status-writer.ts';
+import { controllerMetrics, type ControllerMetrics } from './controller-metrics.ts';
+import { createControllerServer } from './http-server.ts';
+
+export interface ControllerOptions {
+  /** A local Git repository (work tree or bare), or an http(s) URL to clone and push to. */
+  readonly repo: string;
+  readonly branch?: string;
+  /** Commit status to this branch instead of the watched one. */
+  readonly statusBranch?: string;
+  readonly host?: string;
+  readonly port?: number;
+  /** Tokens, the controller key, the package cache, the clone of a remote repository: never in Git. */
+  readonly stateDir: string;
+  /** The console this controller is (seed 002 schedules). */
+  readonly consoleId?: string;
+  /** How often agents are asked to report (default 10 s). */
+  readonly reportIntervalSeconds?: number;
+  /** Silent longer than this: offline (default 3 report intervals). */
+  readonly heartbeatTimeoutMs?: number;
+  /** After a start, how long targets wait for their agents' first reports (default: the heartbeat timeout). */
+  readonly warmUpMs?: number;
+  readonly concurrency?: number;
+  readonly resyncMs?: number;
+  /** Status commit coalescing per target (default 5 s). */
+  readonly coalesceMs?: number;
+  readonly webhookSecret?: string;
+  readonly gitToken?: string;
+  readonly gitUsername?: string;
+  /** Poll interval of a remote repository (default 15 s). */
+  readonly pollMs?: number;
+  readonly artifactMirror?: string;
+  readonly maxReportBytes?: number;
+  readonly logger: Logger;
+  readonly now?: () => number;
+}
+
+export interface RunningController {
+  /** `http://host:port` the server listens on. */
+  readonly url: string;
+  readonly metrics: ControllerMetrics;
+  readonly loop: ReconcileLoop;
+  readonly inventory: ObservedInventory;
+  readonly mailbox: Mailbox;
+  /** Resolves when a revision was applied and agents had their warm-up. */
+  ready(): Promise<void>;
+  /** Graceful stop: no new work, in-flight reconciles finish, pending status is committed (and pushed). */
+  stop(): Promise<void>;
+}
+
+/**
+ * `versiond run` as a library: wires the Git source, the revision tracker, the reconcile
+ * loop, the agent API and the status writer, and serves HTTP. Everything it keeps in memory
+ * is derived — from Git (desired state, previous status) or from the agents' next reports
+ * (inventory, mailbox) — so it can be killed at any moment and started again.
+ */
+export async function startController(options: ControllerOptions): Promise<RunningController> {
+  const log = options.logger;
+  const now = options.now ?? Date.now;
+  const branch = options.branch ?? 'main';
+  const reportAfterSeconds = options.reportIntervalSeconds ?? 10;
+  const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? reportAfterSeconds * 3000;
+  await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+
+  // ---------------------------------------------------------------- state outside Git
+  const credentials = await AgentCredentials.open(options.stateDir, {
+    onRefreshError: (err) => log.error({ err: err.message }, 'agents file is invalid; keeping the agents read before'),
+  });
+  const controllerKey = await loadOrCreateControllerKey(options.stateDir);
+  const credentialStore = await CredentialStore.open(join(options.stateDir, 'credentials.yaml'));
+
+  // ---------------------------------------------------------------- where desired state comes from
+  const remote = /^https?:\/\//i.test(options.repo);
+  let gitdir: string;
+  let remoteSource: RemoteSource | undefined;
+  let onRevision: (commit: string) => void = () => {};
+  if (remote) {
+    const cacheDir = join(options.stateDir, 'repos', createHash('sha256').update(options.repo).digest('hex').slice(0, 16));
+    remoteSource = new RemoteSource({
+      url: options.repo,
+      branch,
+      cacheDir,
+      ...(options.pollMs !== undefined ? { intervalMs: options.pollMs } : {}),
+      ...(options.gitToken !== undefined ? { credentials: { token: options.gitToken, ...(options.gitUsername ? { username: options.gitUsername } : {}) } } : {}),
+      onRevision: (commit) => onRevision(commit),
+      logger: { info: (o, m) => log.info(o, m), warn: (o, m) => log.warn(o, m) },
+    });
+    gitdir = remoteSource.gitdir;
+  } else {
+    const location = locateRepository(options.repo);
+    if (location.type !== 'git') throw new Error(`${options.repo}: not a Git repository; versiond run needs Git to read revisions and to commit status`);
+    gitdir = location.gitdir;
+    if (!location.bare && options.statusBranch === undefined) {
+      log.warn(
+        { repo: options.repo, branch },
+        'status is committed to the branch of a work tree: its index will not follow (git status shows status/ changes). Prefer a bare repository, a clone of its own, or --status-branch',
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- the loop and its parts
+  const inventory = new ObservedInventory(heartbeatTimeoutMs);
+  const mailbox = new Mailbox();
+  let loop!: ReconcileLoop;
+  const metrics = controllerMetrics({
+    queueDepth: () => loop.queueDepth,
+    activeReconciles: () => loop.activeReconciles,
+    agents: () => {
+      const online = inventory.online();
+      return { online, offline: inventory.size - online, registered: credentials.size };
+    },
+    commandsPending: () => mailbox.pending,
+  });
+  const push = new PushDelivery({
+    sign: (body) => controllerKey.sign(body),
+    commandsFor: (agent) => mailbox.commandsFor(agent),
+    now,
+    logger: log,
+    onOutcome: (_agent, outcome) => metrics.commandPushes.inc({ outcome }),
+  });
+  const retrying = new Set<string>();
+  const artifacts = new ArtifactVerifier({
+    cacheDir: join(options.stateDir, 'artifacts'),
+    ...(options.artifactMirror !== undefined ? { mirror: options.artifactMirror } : {}),
+    onChange: (release) => {
+      const check = artifacts.checks.get(release);
+      if (check?.status !== 'pending') retrying.delete(release);
+      log.info({ release, check }, 'package check changed');
+      loop.enqueueAll();
+    },
+    // A vendor site that is down makes one warning per release, not one per retry.
+    logger: {
+      info: (o, m) => log.info(o, m),
+      warn: (o, m) => {
+        const release = (o as { release?: string }).release;
+        if (release !== undefined && retrying.has(release)) return log.debug(o, m);
+        if (release !== undefined) retrying.add(release);
+        log.warn(o, m);
+      },
+    },
+  });
+
+  const writer = new StatusWriter({ gitdir, branch, ...(options.statusBranch !== undefined ? { statusBranch: options.statusBranch } : {}), ...(options.coalesceMs !== undefined ? { coalesceMs: options.coalesceMs } : {}), now });
+  const pusher = remote
+    ? new StatusPusher({
+        gitdir,
+        url: options.repo,
+        branch: writer.targetBranch,
+        ...(options.gitToken !== undefined ? { credentials: { token: options.gitToken, ...(options.gitUsername ? { username: options.gitUsername } : {}) } } : {}),
+        logger: { info: (o, m) => log.info(o, m), warn: (o, m) => { metrics.statusPushRetries.inc(); log.warn(o, m); } },
+      })
+    : undefined;
+  const pushStatus = () => {
+    if (!pusher) return;
+    pusher.push().then(
+      (outcome) => metrics.statusPushes.inc({ outcome }),
+      (err: unknown) => {
+        metrics.statusPushes.inc({ outcome: 'failed' });
+        log.error({ err: (err as Error).message }, 'status push failed; the commits stay local and go with the next push');
+      },
+    );
+  };
+  const sink = new StatusSink({
+    writer,
+    onCommit: (oid) => {
+      metrics.statusCommits.inc();
+      log.info({ commit: oid }, 'status committed');
+      pushStatus();
+    },
+    onError: (err) => log.error({ err: (err as Error).message }, 'status commit failed; retried with the next status'),
+  });
+
+  const previous = await readCommittedStatuses(gitdir, writer.targetBranch).catch(() => new Map<TargetId, TargetStatus>());
+  loop = new ReconcileLoop({
+    inventory,
+    mailbox,
+    previous,
+    onCommandsChanged: (agents, index) => pushTo(agents, index),
+    onStatus: (status) => sink.offer(status),
+    artifacts: () => artifacts.checks,
+    credentials: (t) => credentialStore.checks(t),
+    ...(options.consoleId !== undefined ? { consoleId: options.consoleId } : {}),
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    warmUpMs: options.warmUpMs ?? heartbeatTimeoutMs,
+    resyncMs: options.resyncMs ?? 5 * 60_000,
+    now,
+    logger: log,
+    observer: {
+      reconciled: (_target, kind, outcome, seconds) => {
+        metrics.reconciles.inc({ kind, outcome });
+        if (outcome === 'ok' || outcome === 'error') metrics.reconcileSeconds.observe(seconds, { kind });
+      },
+    },
+  });
+
+  function pushTo(agents: readonly string[], index: TargetIndex): void {
+    for (const agent of agents) {
+      if (!mailbox.wantsPush(agent)) continue;
+      // The address an agent advertises is where it listens now; the one in Git is the fallback.
+      const endpoint = inventory.endpointOf(agent) ?? index.declaredEndpoint(agent);
+      if (endpoint !== undefined) push.push(agent, endpoint);
+    }
+  }
+
+  // ---------------------------------------------------------------- revisions
+  const tracker = new RevisionTracker(gitdir);
+  const sourceTarget = `source/${branch}` as TargetId;
+  let sourceStatusPrevious = previous.get(sourceTarget);
+  let applied = false;
+  let readyResolve!: () => void;
+  const readyPromise = new Promise<void>((r) => (readyResolve = r));
+  let considering: Promise<void> = Promise.resolve();
+  onRevision = (commit: string) => {
+    // One revision at a time, in order; each one re-read from Git by its id.
+    considering = considering.then(async () => {
+      try {
+        const outcome = await tracker.consider(commit);
+        metrics.revisions.inc({ outcome: outcome.kind });
+        if (outcome.kind === 'unchanged') return;
+        if (outcome.kind === 'invalid') {
+          log.warn({ revision: commit, errors: outcome.diagnostics.filter((d) => d.severity === 'error').length }, 'revision is invalid; still acting on the last valid one');
+        } else {
+          log.info({ revision: commit, files: outcome.state.stats.files, parsed: outcome.state.stats.parsed }, 'revision applied');
+          metrics.lastApplied.reset();
+          metrics.lastApplied.set(now() / 1000, { revision: commit });
+          artifacts.want(outcome.state.objects.filter((o): o is Release => o.kind === 'Release'));
+          loop.applyDesired(outcome.state);
+          if (!applied) {
+            applied = true;
+            readyResolve();
+          }
+        }
+        const status = sourceStatus(branch, tracker, sourceStatusPrevious, now());
+        sourceStatusPrevious = status;
+        sink.offer(status);
+      } catch (err) {
+        log.error({ revision: commit, err: (err as Error).message }, 'could not read revision');
+      }
+    });
+  };
+
+  // ---------------------------------------------------------------- HTTP
+  let stopping = false;
+  const server = createControllerServer({
+    report: reportRoute({
+      credentials,
+      inventory,
+      mailbox,
+      now,
+      reportAfterSeconds,
+      ...(options.maxReportBytes !== undefined ? { maxBytes: options.maxReportBytes } : {}),
+      stopping: () => stopping,
+      onOutcome: (outcome) => metrics.reports.inc({ outcome }),
+      onReport: (agent, _report, changed) => loop.agentReported(agent, changed),
+    }),
+    ...(options.webhookSecret !== undefined
+      ? { webhook: webhookHandler(options.webhookSecret, () => void remoteSource?.trigger(), { branch }) }
+      : {}),
+    controllerKey: () => controllerKey.publicKeyBase64,
+    metrics: () => metrics.registry.render(),
+    notReady: () => (stopping ? 'stopping' : !applied ? 'no valid revision applied yet' : undefined),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+  // ---------------------------------------------------------------- timers
+  const sweep = setInterval(() => {
+    const gone = inventory.sweep(now());
+    if (gone.length > 0) {
+      log.info({ agents: gone.length === 1 ? gone[0] : gone.length }, 'agent(s) offline: no report within the heartbeat timeout');
+      loop.agentsChanged(gone);
+    }
+  }, Math.max(250, Math.min(5000, heartbeatTimeoutMs / 4)));
+  sweep.unref();
+  let credentialsCheckedAt = now();
+  const credentialWatch = setInterval(() => {
+    void credentialStore.refreshIfChanged().then((changed) => {
+      const t = now();
+      // A credential that expired since the last look changes what distribution servers may do.
+      const expiry = credentialStore.nextExpiryAfter(credentialsCheckedAt);
+      credentialsCheckedAt = t;
+      if (credentialStore.lastError !== null && changed) log.error({ file: credentialStore.path, err: credentialStore.lastError }, 'credential store is invalid; keeping what was read before');
+      if (changed || (expiry !== undefined && expiry <= t)) loop.enqueueAll();
+    });
+  }, 5000);
+  credentialWatch.unref();
+
+  // ---------------------------------------------------------------- start watching
+  let localSource: LocalSource | undefined;
+  if (remoteSource) await remoteSource.start();
+  else {
+    localSource = new LocalSource({ gitdir, branch, onRevision: (c) => onRevision(c), onError: (err) => log.warn({ err: err.message }, 'watching the repository failed') });
+    await localSource.start();
+  }
+  log.info({ url, repo: remote ? remoteSource!.url : options.repo, branch, statusBranch: writer.targetBranch, stateDir: options.stateDir }, 'versiond is running');
+
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    metrics,
+    loop,
+    inventory,
+    mailbox,
+    ready: () => readyPromise,
+    stop: () =>
+      (stopped ??= (async () => {
+        stopping = true;
+        clearInterval(sweep);
+        clearInterval(credentialWatch);
+        await Promise.all([localSource?.stop(), remoteSource?.stop()]);
+        await considering;
+        await loop.shutdown();
+        await sink.flush();
+        if (pusher) await pusher.push().catch((err: unknown) => log.error({ err: (err as Error).message }, 'final status push failed'));
+        await Promise.all([push.stop(), artifacts.stop()]);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        log.info({}, 'versiond stopped');
+      })()),
+  };
+}
