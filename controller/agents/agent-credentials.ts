@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { syncDirectory } from '../fs/sync-directory.ts';
 import { readFileSync, type Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -383,17 +384,6 @@ async function writeFileAtomically(file: string, text: string): Promise<void> {
   await syncDirectory(dirname(file));
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some platforms (Windows) cannot open or flush a directory; the rename itself is still atomic.
-  } finally {
-    await handle?.close();
-  }
-}
 
 /**
  * Takes `lockFile` by creating it with O_EXCL (the one operation two processes cannot both

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { syncDirectory } from '../fs/sync-directory.ts';
 import { link, mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ed25519PublicKey } from '../artifacts/verify-package.ts';
@@ -111,14 +112,3 @@ async function createKeyFile(file: string): Promise<void> {
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // Some platforms cannot flush a directory; the link is still atomic.
-  } finally {
-    await handle?.close();
-  }
-}
