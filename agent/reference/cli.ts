@@ -1,0 +1,185 @@
+/**
+ * `versiond-agent`: runs one reference agent until SIGTERM/SIGINT.
+ *
+ *   versiond-agent --controller URL --id ID --token-file FILE --state-dir DIR
+ *                  [--driver hooks:DIR|simulated[:FILE]] [--listen HOST:PORT] [--advertise URL]
+ *                  [--controller-key BASE64] [--artifact-mirror URL] [--log-level LEVEL]
+ *
+ * Logs are JSON lines (pino) on stdout, each carrying the agent id. Exit codes: 0 stopped by
+ * a signal, 1 could not start (state directory in use, port taken, unreadable token), 2 usage.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino, type Level } from 'pino';
+import { Agent, AGENT_VERSION, type PushOptions } from './agent.ts';
+import type { Driver } from './drivers/driver.ts';
+import { HooksDriver } from './drivers/hooks-driver.ts';
+import { SimulatedDriver, type SimulatedBehaviour, type SimulatedMachine } from './drivers/simulated-driver.ts';
+import { REPORT_SCHEMA } from './protocol.ts';
+import { schemaProblem } from './protocol-validation.ts';
+
+export const USAGE = `usage: versiond-agent --controller URL --id ID --token-file FILE --state-dir DIR
+                      [--driver hooks:DIR|simulated[:FILE]] [--listen HOST:PORT] [--advertise URL]
+                      [--controller-key BASE64] [--artifact-mirror URL] [--log-level LEVEL]
+
+  --controller URL        the versiond controller (http://127.0.0.1:8080)
+  --id ID                 this agent's id (a member's agent, or its name)
+  --token-file FILE       file holding this agent's token (versiond agents add ID)
+  --state-dir DIR         where the agent keeps its state and packages (one agent per directory)
+  --driver hooks:DIR      run the executables of DIR (inventory, stage, apply, restart, backup,
+                          sync, migrate, end-update-mode); default hooks:<state-dir>/hooks
+  --driver simulated[:FILE]
+                          a simulated machine; FILE is JSON {"components": [...], "facts": {...},
+                          "behaviour": {"installMs", "stepMs", "failureRate", "seed", "clockSkewMs",
+                          "stuckInUpdateMode", "lieAboutVersion"}}
+  --listen HOST:PORT      serve the push endpoint (POST /v1/commands); needs --controller-key
+  --advertise URL         the endpoint URL reported to the controller (default http://HOST:PORT)
+  --controller-key BASE64 the controller's Ed25519 public key (GET /v1/controller-key)
+  --artifact-mirror URL   download packages from this mirror of the vendors' sites
+  --log-level LEVEL       fatal, error, warn, info (default), debug, trace
+`;
+
+const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+class UsageError extends Error {}
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+interface Parsed {
+  readonly controller: string;
+  readonly id: string;
+  readonly tokenFile: string;
+  readonly stateDir: string;
+  readonly driver: string;
+  readonly push?: PushOptions;
+  readonly mirror?: string;
+  readonly level: Level;
+}
+
+function parse(argv: readonly string[]): Parsed | 'help' {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        controller: { type: 'string' },
+        id: { type: 'string' },
+        'token-file': { type: 'string' },
+        'state-dir': { type: 'string' },
+        driver: { type: 'string' },
+        listen: { type: 'string' },
+        advertise: { type: 'string' },
+        'controller-key': { type: 'string' },
+        'artifact-mirror': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const need = (name: 'controller' | 'id' | 'token-file' | 'state-dir'): string => {
+    const v = values[name];
+    if (v === undefined || v === '') throw new UsageError(`--${name} is required`);
+    return v;
+  };
+  const controller = need('controller');
+  if (!/^https?:\/\//.test(controller) || !URL.canParse(controller)) throw new UsageError(`--controller: ${JSON.stringify(controller)} is not an http(s) URL`);
+  const level = (values['log-level'] ?? 'info') as Level;
+  if (!LEVELS.includes(level)) throw new UsageError(`--log-level: must be one of ${LEVELS.join(', ')}`);
+  const stateDir = resolve(need('state-dir'));
+  let push: PushOptions | undefined;
+  if (values.listen !== undefined) {
+    const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(values.listen);
+    if (m === null || Number(m[2]) > 65535) throw new UsageError(`--listen: ${JSON.stringify(values.listen)} is not HOST:PORT`);
+    const key = values['controller-key'];
+    if (key === undefined) throw new UsageError('--listen needs --controller-key: a push is accepted only if the controller signed it');
+    const advertise = values.advertise;
+    if (advertise !== undefined && !URL.canParse(advertise)) throw new UsageError(`--advertise: ${JSON.stringify(advertise)} is not a URL`);
+    push = { host: m[1]!.replace(/^\[|\]$/g, ''), port: Number(m[2]), controllerKey: key, ...(advertise !== undefined ? { advertise } : {}) };
+  } else if (values.advertise !== undefined) {
+    throw new UsageError('--advertise needs --listen');
+  }
+  const driver = values.driver ?? `hooks:${join(stateDir, 'hooks')}`;
+  if (!/^(hooks:.+|simulated(:.+)?)$/.test(driver)) throw new UsageError(`--driver: ${JSON.stringify(driver)} is neither hooks:DIR nor simulated[:FILE]`);
+  return {
+    controller,
+    id: need('id'),
+    tokenFile: need('token-file'),
+    stateDir,
+    driver,
+    ...(push ? { push } : {}),
+    ...(values['artifact-mirror'] !== undefined ? { mirror: values['artifact-mirror'] } : {}),
+    level,
+  };
+}
+
+async function makeDriver(spec: string): Promise<Driver> {
+  if (spec.startsWith('hooks:')) return new HooksDriver(spec.slice('hooks:'.length));
+  const file = spec.startsWith('simulated:') ? spec.slice('simulated:'.length) : undefined;
+  if (file === undefined) return new SimulatedDriver({ machine: { components: [] } });
+  let setup: { components?: unknown; facts?: unknown; behaviour?: SimulatedBehaviour };
+  try {
+    setup = JSON.parse(await readFile(file, 'utf8')) as typeof setup;
+  } catch (err) {
+    throw new Error(`--driver simulated:${file}: ${(err as Error).message}`);
+  }
+  const components = setup.components ?? [];
+  const problem = schemaProblem(REPORT_SCHEMA, { sequence: 0, components, ...(setup.facts !== undefined ? { facts: setup.facts } : {}) });
+  if (problem !== undefined) throw new Error(`--driver simulated:${file}: ${problem}`);
+  return new SimulatedDriver({ machine: { components, ...(setup.facts !== undefined ? { facts: setup.facts } : {}) } as SimulatedMachine, behaviour: setup.behaviour ?? {} });
+}
+
+/** Runs the agent; resolves with the exit code once it stopped. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let args: Parsed | 'help';
+  try {
+    args = parse(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`versiond-agent: ${err.message}\n${USAGE}`);
+    return 2;
+  }
+  if (args === 'help') {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+  const log = pino({ level: args.level, base: { agent: args.id, pid: process.pid } });
+  let agent: Agent;
+  try {
+    const token = (await readFile(args.tokenFile, 'utf8').catch((err: Error) => Promise.reject(new Error(`--token-file ${args.tokenFile}: ${err.message}`)))).trim();
+    if (token === '') throw new Error(`--token-file ${args.tokenFile}: the file is empty`);
+    const driver = await makeDriver(args.driver);
+    if (driver instanceof HooksDriver) log.info({ hooks: await driver.presentHooks() }, `hooks in ${driver.dir}`);
+    // The agent binds `agent: <id>` to its own lines; the CLI's logger carries it in its base.
+    agent = new Agent({
+      id: args.id,
+      controllerUrl: args.controller,
+      token,
+      stateDir: args.stateDir,
+      driver,
+      logger: pino({ level: args.level, base: { pid: process.pid } }),
+      ...(args.push ? { push: args.push } : {}),
+      ...(args.mirror !== undefined ? { artifactMirror: args.mirror } : {}),
+    });
+    await agent.start();
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, `versiond-agent ${AGENT_VERSION} could not start: ${(err as Error).message}`);
+    return 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
+    process.once('SIGTERM', () => resolveSignal('SIGTERM'));
+    process.once('SIGINT', () => resolveSignal('SIGINT'));
+  });
+  log.info(`${signal} received: stopping`);
+  await agent.stop();
+  return 0;
+}
