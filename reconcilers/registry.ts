@@ -4,16 +4,19 @@ import { reconcileAccount } from './account.ts';
 import { reconcileDistributionServer } from './distribution-server.ts';
 import { reconcileDomain } from './domain.ts';
 import { reconcileHACluster } from './ha-cluster.ts';
+import { governed } from './governance/governed.ts';
+import { GOVERNANCE_STEPS } from './governance/steps.ts';
 
 /**
- * The reconciler of each kind that has one. Releases are not targets. A kind without a
+ * The reconciler of each kind that has one, with the reviewers' controls (issue 8) applied
+ * after it. Releases are not targets. A kind without a
  * reconciler yet is reported as such by `plan` and the loop, never skipped silently.
  */
 export const RECONCILERS: { readonly [K in Kind]?: Reconciler<K> } = {
-  Domain: reconcileDomain,
-  Account: reconcileAccount,
-  DistributionServer: reconcileDistributionServer,
-  HACluster: reconcileHACluster,
+  Domain: governed('Domain', reconcileDomain, GOVERNANCE_STEPS),
+  Account: governed('Account', reconcileAccount, GOVERNANCE_STEPS),
+  DistributionServer: governed('DistributionServer', reconcileDistributionServer, GOVERNANCE_STEPS),
+  HACluster: governed('HACluster', reconcileHACluster, GOVERNANCE_STEPS),
 };
 
 export const TARGET_KINDS: readonly Kind[] = ['Domain', 'Account', 'DistributionServer', 'HACluster'];

@@ -26,11 +26,48 @@ export interface Member {
   readonly endpoint?: string;
 }
 
+// ---------------------------------------------------------------- rollout governance (issue 8)
+
+/** A number of members, or a share of them (`5%`). */
+export type CountOrPercent = number | `${number}%`;
+
+/** Recurring (cron in a time zone, for a duration) or fixed (from … until). */
+export type TimeWindow =
+  | { readonly name?: string; readonly schedule: string; readonly duration: string; readonly timeZone: string }
+  | { readonly name?: string; readonly from: string; readonly until: string };
+
+export interface WaveStrategy {
+  readonly steps: readonly CountOrPercent[];
+  readonly maxUnavailable?: CountOrPercent;
+  readonly failureThreshold?: CountOrPercent;
+  readonly stragglerAfter?: string;
+  readonly approvalRequired?: readonly number[];
+}
+
+export interface Approval {
+  readonly wave: number;
+  readonly digest: string;
+  readonly by: string;
+  readonly reason?: string;
+}
+
+/** `spec.rollout` of a Domain, Account or HACluster: the reviewers' controls. */
+export interface RolloutPolicy {
+  readonly paused?: boolean;
+  readonly windows?: readonly TimeWindow[];
+  readonly freezes?: readonly TimeWindow[];
+  readonly waves?: WaveStrategy;
+  readonly approvals?: readonly Approval[];
+  readonly retryFailed?: string;
+}
+
 // ---------------------------------------------------------------- Release (seeds 000, 001, 003)
 
 export interface ReleaseSpec {
   readonly product: string;
   readonly version: string;
+  /** No upgrade may skip this version (upgrade path, issue 8). */
+  readonly mandatory?: boolean;
   readonly artifact: {
     readonly url: string;
     readonly sha256: string;
@@ -56,6 +93,7 @@ export interface DomainSpec {
   readonly release: string;
   readonly master: Member & { readonly update: MasterUpdate };
   readonly slaves: readonly (Member & { readonly sync: SyncMode })[];
+  readonly rollout?: RolloutPolicy;
 }
 
 // ---------------------------------------------------------------- Account (seeds 001, 003)
@@ -85,6 +123,9 @@ export interface AccountSpec {
   };
   readonly infrastructure?: { readonly release: string; readonly agent?: string };
   readonly installMedia?: { readonly generatedFor: string };
+  readonly rollout?: RolloutPolicy;
+  /** A version let into production without the test ring, with why (issue 8). */
+  readonly promotion?: { readonly override?: { readonly version: string; readonly reason: string } };
 }
 
 // ---------------------------------------------------------------- DistributionServer (seed 002)
@@ -138,6 +179,9 @@ export interface HAClusterSpec {
     readonly backup: BackupMode;
     readonly orphanCheck: boolean;
   };
+  readonly rollout?: RolloutPolicy;
+  /** The database was restored from before a schema migration: going below it is allowed (issue 8). */
+  readonly databaseRestore?: { readonly version: string; readonly reason: string };
 }
 
 // ---------------------------------------------------------------- documents
