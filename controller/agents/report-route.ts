@@ -6,9 +6,11 @@ import { readBody, sendError, sendJsonText } from '../http/respond.ts';
 
 export const REPORT_MAX_BYTES = 1024 * 1024;
 
+export type AuthVerdict = 'ok' | 'unauthenticated' | 'forbidden';
+
 /** Who may report as whom: each agent proves its identity with its own token. */
 export interface Authenticator {
-  authenticate(agentId: string, authorization: string | undefined): 'ok' | 'unauthenticated' | 'forbidden';
+  authenticate(agentId: string, authorization: string | undefined): AuthVerdict;
   /** Re-reads the credential file if another process (`versiond agents add`) changed it. */
   refreshIfChanged?(): Promise<boolean>;
 }
@@ -55,23 +57,22 @@ export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage,
     sendError(req, res, status, error, message, extra, headers);
   };
 
-  const authenticate = async (agentId: string, header: string | undefined) => {
-    let verdict = options.credentials.authenticate(agentId, header);
+  /** Synchronous on the hot path; a promise only for an unknown token, when the file is looked at again. */
+  const authenticate = (agentId: string, header: string | undefined): AuthVerdict | Promise<AuthVerdict> => {
+    const verdict = options.credentials.authenticate(agentId, header);
     // An agent added by `versiond agents add` while we run: look at the file again — at most
     // every 250 ms, so a client spraying unknown tokens cannot make us stat it per request.
-    if (verdict === 'unauthenticated' && options.credentials.refreshIfChanged && header !== undefined && options.now() - lastRefresh >= 250) {
-      lastRefresh = options.now();
-      await options.credentials.refreshIfChanged();
-      verdict = options.credentials.authenticate(agentId, header);
-    }
-    return verdict;
+    if (verdict !== 'unauthenticated' || !options.credentials.refreshIfChanged || header === undefined || options.now() - lastRefresh < 250) return verdict;
+    lastRefresh = options.now();
+    return options.credentials.refreshIfChanged().then(() => options.credentials.authenticate(agentId, header));
   };
 
   return (req, res, agentId) => {
     void (async () => {
       if (req.method !== 'POST') return refuse(req, res, 405, 'METHOD_NOT_ALLOWED', 'use POST', {}, { allow: 'POST' });
       if (options.stopping?.()) return refuse(req, res, 503, 'SHUTTING_DOWN', 'the controller is stopping; report again later');
-      const verdict = await authenticate(agentId, req.headers.authorization);
+      const pending = authenticate(agentId, req.headers.authorization);
+      const verdict = typeof pending === 'string' ? pending : await pending;
       if (verdict === 'unauthenticated') return refuse(req, res, 401, 'UNAUTHENTICATED', 'missing or unknown agent token');
       if (verdict === 'forbidden') return refuse(req, res, 403, 'FORBIDDEN', `this token is not agent ${agentId}'s`);
       const type = req.headers['content-type'];

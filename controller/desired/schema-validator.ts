@@ -44,8 +44,15 @@ const compiledByFile = new Map<string, ValidateFunction>();
  * `default`s, so the schema is the single source of truth for defaults.
  */
 function ajv(): Ajv2020 {
-  if (ajvInstance) return ajvInstance;
-  const a = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, useDefaults: true });
+  ajvInstance ??= newAjv(true);
+  return ajvInstance;
+}
+
+let fastInstance: Ajv2020 | undefined;
+const fastByFile = new Map<string, ValidateFunction>();
+
+function newAjv(explain: boolean): Ajv2020 {
+  const a = new Ajv2020({ allErrors: explain, verbose: explain, strict: true, strictRequired: false, useDefaults: true });
   addFormats(a);
   a.addVocabulary(['x-message']);
   a.addFormat('versiond-version', { type: 'string', validate: (s: string) => tryParseVersion(s).ok });
@@ -53,8 +60,24 @@ function ajv(): Ajv2020 {
   // Every schema is added (not compiled) up front, so one may refer to another's `$defs`
   // (the observed snapshot reuses the agent protocol's shapes); each is compiled on first use.
   for (const file of readdirSync(SCHEMA_DIR)) if (file.endsWith('.schema.json')) a.addSchema(readJson(file));
-  ajvInstance = a;
   return a;
+}
+
+/**
+ * The same schema compiled to stop at the first error, without error details: for the agent
+ * report path (thousands a second), where nearly every message is valid. When it says no,
+ * run `schemaValidator(file)` to explain which field is wrong.
+ */
+export function fastSchemaValidator(file: string): ValidateFunction {
+  let v = fastByFile.get(file);
+  if (!v) {
+    fastInstance ??= newAjv(false);
+    const id = (readJson(file) as { $id?: string }).$id;
+    const found = id === undefined ? undefined : fastInstance.getSchema(id);
+    if (!found) throw new Error(`schema ${file} has no $id or is not in schemas/`);
+    fastByFile.set(file, (v = found));
+  }
+  return v;
 }
 
 /** Compiles every kind's schema once per process (compilation is the expensive part). */
