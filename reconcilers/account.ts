@@ -15,23 +15,36 @@
  *      package (`observed.artifacts`): absent/`pending` → its steps wait (`VerifyingPackage`,
  *      requeue 10 s); `failed` → its steps are stalled (`PackageNotSecure`). This gates every
  *      command of that release (apply and restart), never the members already at it.
- *   3. reconcileInfrastructure — the `infrastructure` member (seed 003: console and APIs as one
+ *   3. reconcilePromotion (issue 8) — with a test ring, production (every WRS and device outside
+ *      it, on `defaultTag`) takes its version only once that version CONVERGED ON THE TEST RING
+ *      (every declared test-ring member reports it, installed and restarted), or
+ *      `spec.promotion.override.version` names it (its reason goes to `reminders`; `audit`
+ *      shows the field). Convergence is remembered in `status.details.promotion.tested`
+ *      (newest last, bounded), carried from `previous`, the only memory; rollbacks and the
+ *      version production already ran when the gate first saw the account are not held (rules
+ *      in account/promotion.ts). Otherwise production is HELD: its members get no command,
+ *      state Waiting, their steps blocked by `AwaitingTestRing` ("4.3.0 has not converged on
+ *      the test ring yet (0/3 test members)"). A WRS of the test ring serves its production
+ *      devices too and follows the ring; a production WRS is held with production (it would
+ *      hand the version to its devices, which with auto-update take it themselves). Test-ring
+ *      members and the infrastructure are never held.
+ *   4. reconcileInfrastructure — the `infrastructure` member (seed 003: console and APIs as one
  *      unit) gets one `apply` of `spec.infrastructure.release` when it does not report that
  *      version. Independent: it never waits for WRS or devices and they never wait for it.
  *      Rolling back = pointing at the previous release: same apply.
- *   4. reconcileRepositoryServers — WRS first: `apply`, then once the WRS reports the version
+ *   5. reconcileRepositoryServers — WRS first: `apply`, then once the WRS reports the version
  *      installed, always a `restart` (seeds: "redémarrer le WRS pour appliquer les
  *      modifications"). Indexes, per WRS, the versions it serves to its devices.
- *   5. reconcileDevices — a device behind a WRS is never sent a version its WRS does not serve
+ *   6. reconcileDevices — a device behind a WRS is never sent a version its WRS does not serve
  *      (`WaitingForRepositoryServer`: `WRS wrs-paris does not serve 4.3.0 yet`, or the WRS is
  *      offline); remote (`cloud`) devices never wait for a WRS. Offline devices wait
  *      (`DeviceOffline`). `apply`, then `restart` when the device reports the version installed
  *      and `restartPolicy: Immediate`; `LeaveToUser` → no restart command, state
  *      `PendingRestart`. `autoUpdate: true` → no device command at all: device steps are
  *      `performedBy: 'device'`, never runnable, and progress is only observed.
- *   6. reconcileInstallMedia — a reminder while install media (USB keys) were not generated
+ *   7. reconcileInstallMedia — a reminder while install media (USB keys) were not generated
  *      for the production version.
- *   7. summarise — phase, conditions, summary, rolloutStartedAt, requeue.
+ *   8. summarise — phase, conditions, summary, details (`promotion`), rolloutStartedAt, requeue.
  *
  * Member progress (every role): reports the desired version and no restart pending → Updated;
  * reports a NEWER version while its desired version did not go down (see `isRollback`) →
@@ -42,21 +55,27 @@
  * signal a pending restart with `pendingRestart` only: checking results costs two hashes per
  * device, which a converged fleet of a million devices cannot afford on every pass.
  * A command whose result (by its deterministic id) is `failed` makes the member Failed and is
- * not re-sent; `running` → Updating, not re-sent; `succeeded` is otherwise ignored (a re-sent
- * command is harmless).
+ * not re-sent — until a commit sets or bumps `spec.rollout.retryFailed` past the failure: that
+ * member's step alone is then sent again under a new id and judged by it (`attempt` in
+ * command-id.ts); `running` → Updating, not re-sent; `succeeded` is otherwise ignored (a
+ * re-sent command is harmless).
  *
  * Phase, first that applies:
  *   Failed       a WRS failed (its devices cannot proceed)                 RepositoryServerFailed
  *   Blocked      a step stalled on configuration (a person must act)       PackageNotSecure, ReleaseNotFound, UnknownRepositoryServer
- *   Progressing  a command is sent or running                              RollingOut (failed devices/infrastructure listed in the message)
- *   Waiting      a step waits for something that clears by itself         the first such blocker in plan order (VerifyingPackage,
+ *   Progressing  a command is sent or running                              RollingOut (failed devices/infrastructure listed in the message,
+ *                                                                          and "production waits: …" while production is held)
+ *   Waiting      a step waits for something that clears by itself         AwaitingTestRing when production is held, else the first
+ *                                                                          such blocker in plan order (VerifyingPackage,
  *                                                                          WaitingForRepositoryServer, DeviceOffline, RepositoryServerOffline,
  *                                                                          InfrastructureOffline, AutoUpdate, PendingRestart)
  *   Blocked      only failed devices/infrastructure remain                 MemberFailed (a failed device does not stop the others)
  *   Blocked      only members ahead of their desired version remain        MemberAhead (a person decides: move the tag or roll back)
  *   Converged    every member runs its desired version, no restart pending UpToDate
  * Requeue (soonest wins): 10 s while a package is being verified, 30 s while commands are in
- * flight; otherwise none (offline members are picked up when they report again).
+ * flight; otherwise none (offline members are picked up when they report again, and a held
+ * production when the test ring's reports change the status).
+ * When a tag does not resolve (step 1) nothing is decided: `details.promotion` is carried as is.
  *
  * Performance: every input is indexed once (agents by Map, WRS by name, one serve-check per
  * WRS and desired release, version comparisons memoised per distinct observed string); per
@@ -64,7 +83,8 @@
  * that do not name the device are shared).
  */
 import { artifactRef } from './artifact-ref.ts';
-import { commandId } from './command-id.ts';
+import { attempt, commandId } from './command-id.ts';
+import { decidePromotion, readPromotion, type PromotionDetails, type TestRingProgress } from './account/promotion.ts';
 import { conditionsFor } from './conditions.ts';
 import type {
   Action,
@@ -99,6 +119,7 @@ export const reconcileAccount: Reconciler<'Account'> = (desired, observed, previ
   const tagProblems = reconcileTags(ctx);
   if (tagProblems.length > 0) return blockedOnTags(ctx, tagProblems);
   reconcilePackages(ctx);
+  reconcilePromotion(ctx);
   reconcileInfrastructure(ctx);
   reconcileRepositoryServers(ctx);
   reconcileDevices(ctx);
@@ -167,6 +188,8 @@ interface Ctx {
   readonly observed: Observed;
   readonly previous: TargetStatus | undefined;
   readonly now: number;
+  /** `spec.rollout.retryFailed`: commands that failed before it are sent again under a new id (`attempt`). */
+  readonly retryFailed: string | undefined;
   prod: Desire | undefined;
   test: Desire | undefined;
   infra: Desire | undefined;
@@ -178,6 +201,10 @@ interface Ctx {
   readonly tally: Tally;
   /** previous.members by name, built on first need (only members reporting a newer version need it). */
   previousMembers: Map<string, MemberStatus> | undefined;
+  /** `status.details.promotion` (set by reconcilePromotion, or carried by blockedOnTags). */
+  promotion: PromotionDetails | undefined;
+  /** Set while production may not take its version (AwaitingTestRing): every production step waits on it. */
+  hold: Blocker | undefined;
 }
 
 function newContext(
@@ -198,6 +225,7 @@ function newContext(
     observed,
     previous,
     now,
+    retryFailed: spec.rollout?.retryFailed,
     prod: undefined,
     test: undefined,
     infra: undefined,
@@ -208,6 +236,8 @@ function newContext(
     wrs: new Map(),
     tally: { wrs: 0, wrsUpdated: 0, devices: 0, devicesUpdated: 0, infra: 0, infraUpdated: 0, updating: 0, ahead: 0, failed: [], failedCount: 0, wrsFailed: [] },
     previousMembers: undefined,
+    promotion: undefined,
+    hold: undefined,
   };
 }
 
@@ -292,6 +322,8 @@ function blockedOnTags(ctx: Ctx, problems: readonly string[]): ReconcileResult {
     list(d.name, d.agent ?? d.name, 'device', inRing ? ctx.test : ctx.prod, inRing ? testTag : defaultTag);
   }
   if (ctx.prod) reconcileInstallMedia(ctx);
+  // Nothing is decided on this pass: keep what the previous status remembers of promotion.
+  ctx.promotion = readPromotion(ctx.previous);
   return {
     commands: [],
     plan: [],
@@ -315,7 +347,64 @@ function reconcilePackages(ctx: Ctx): void {
   }
 }
 
-// ------------------------------------------------------------------ 3. infrastructure
+// ------------------------------------------------------------------ 3. promotion
+
+/**
+ * Issue 8: with a test ring, production (everyone on `defaultTag`) takes a version only once
+ * it converged on the test ring, or `spec.promotion.override` lets it through (the rules are
+ * in account/promotion.ts). Sets `ctx.hold` when production must wait, and the memory and
+ * progress written to `status.details.promotion`.
+ */
+function reconcilePromotion(ctx: Ctx): void {
+  const { spec } = ctx;
+  const prod = ctx.prod!;
+  const decision = decidePromotion({
+    version: prod.version,
+    ring: spec.testRing !== undefined && ctx.test !== undefined ? testRingProgress(ctx, ctx.test) : undefined,
+    override: spec.promotion?.override,
+    remembered: readPromotion(ctx.previous),
+    productionHad: () => productionHad(ctx, prod.version),
+    now: ctx.now,
+  });
+  ctx.promotion = decision.details;
+  ctx.hold = decision.hold;
+  appendAll(ctx.reminders, decision.reminders);
+}
+
+/** How many declared test-ring members report the test version, installed and restarted (state Updated). */
+function testRingProgress(ctx: Ctx, test: Desire): TestRingProgress {
+  const ring = ctx.spec.testRing!;
+  const agents = ctx.observed.agents;
+  let of = 0;
+  let converged = 0;
+  const count = (name: string, agent: string, wrs: boolean): void => {
+    of++;
+    const obs = agents.get(agent);
+    if (stageOf(ctx, name, obs, findComponent(obs, test.product), test, wrs, true) === 'updated') converged++;
+  };
+  if (ring.repositoryServers !== undefined && ring.repositoryServers.length > 0) {
+    const names = new Set(ring.repositoryServers);
+    for (const w of ctx.spec.repositoryServers) if (names.has(w.name)) count(w.name, w.agent ?? w.name, true);
+  }
+  if (ring.devices !== undefined && ring.devices.length > 0) {
+    const names = new Set(ring.devices);
+    for (const d of ctx.spec.devices) if (names.has(d.name)) count(d.name, d.agent ?? d.name, false);
+  }
+  return { version: test.version, converged, of };
+}
+
+/** Promotion rule 5: no previous status, or a member that is production now desired `version` in it. */
+function productionHad(ctx: Ctx, version: string): boolean {
+  const { previous } = ctx;
+  if (previous === undefined) return true;
+  const ringWrs = new Set(ctx.spec.testRing?.repositoryServers);
+  const ringDevices = new Set(ctx.spec.testRing?.devices);
+  return previous.members.some(
+    (m) => ((m.role === 'wrs' && !ringWrs.has(m.name)) || (m.role === 'device' && !ringDevices.has(m.name))) && sameVersionString(m.desired, version),
+  );
+}
+
+// ------------------------------------------------------------------ 4. infrastructure
 
 /** The cloud console and APIs: one apply of the infrastructure release, independent of WRS and devices (seed 003). */
 function reconcileInfrastructure(ctx: Ctx): void {
@@ -339,7 +428,7 @@ function reconcileInfrastructure(ctx: Ctx): void {
     return;
   }
   const offline = obs?.online === true ? undefined : offlineBlocker('InfrastructureOffline', `infrastructure agent ${agent}`, obs);
-  const b = runStep(ctx, ctx.commands, INFRASTRUCTURE, agent, 'mailbox', obs, 'apply', desire, undefined, offline);
+  const b = runStep(ctx, ctx.commands, INFRASTRUCTURE, agent, 'mailbox', obs, 'apply', desire, undefined, undefined, offline);
   ctx.plan.push(planStep(ctx.target, INFRASTRUCTURE, 'apply', desire.version, b, undefined));
   progress(ctx, INFRASTRUCTURE, agent, 'infrastructure', desire, comp, b);
 }
@@ -353,16 +442,20 @@ export function infrastructureAgentOf(account: string, spec: Pick<AccountSpec, '
   return spec.infrastructure?.agent ?? `${account}-infrastructure`;
 }
 
-// ------------------------------------------------------------------ 4. repository servers
+// ------------------------------------------------------------------ 5. repository servers
 
-/** WRS first: apply, then always restart; records what each WRS serves for step 5. */
+/** WRS first: apply, then always restart; records what each WRS serves for step 6. */
 function reconcileRepositoryServers(ctx: Ctx): void {
   const { spec, target } = ctx;
   const ring = new Set(spec.testRing?.repositoryServers);
   const restartSteps: PlanStep[] = [];
   const restartCommands: Command[] = [];
   for (const w of spec.repositoryServers) {
-    const desire = (ring.has(w.name) ? ctx.test : ctx.prod)!;
+    const inRing = ring.has(w.name);
+    const desire = (inRing ? ctx.test : ctx.prod)!;
+    // A WRS of the test ring serves its production devices too and follows the ring; a
+    // production WRS waits with production: it would hand the version to its devices.
+    const hold = inRing ? undefined : ctx.hold;
     desire.used = true;
     ctx.tally.wrs++;
     const agent = w.agent ?? w.name;
@@ -378,11 +471,11 @@ function reconcileRepositoryServers(ctx: Ctx): void {
     }
     let b: Blocker | undefined;
     if (stage === 'install') {
-      b = runStep(ctx, ctx.commands, w.name, agent, delivery, obs, 'apply', desire, undefined, offline);
+      b = runStep(ctx, ctx.commands, w.name, agent, delivery, obs, 'apply', desire, hold, undefined, offline);
       ctx.plan.push(planStep(target, w.name, 'apply', desire.version, b, undefined));
       restartSteps.push(planStep(target, w.name, 'restart', desire.version, desire.awaitInstall, undefined));
     } else {
-      b = runStep(ctx, restartCommands, w.name, agent, delivery, obs, 'restart', desire, undefined, offline);
+      b = runStep(ctx, restartCommands, w.name, agent, delivery, obs, 'restart', desire, hold, undefined, offline);
       restartSteps.push(planStep(target, w.name, 'restart', desire.version, b, undefined));
     }
     progress(ctx, w.name, agent, 'wrs', desire, comp, b);
@@ -415,7 +508,7 @@ function wrsGate(w: WrsEntry, desire: Desire): Blocker | null {
   return gate;
 }
 
-// ------------------------------------------------------------------ 5. devices
+// ------------------------------------------------------------------ 6. devices
 
 /** Devices after their WRS: apply, then restart (Immediate) or leave it to the user; with auto-update, observe only. */
 function reconcileDevices(ctx: Ctx): void {
@@ -430,8 +523,11 @@ function reconcileDevices(ctx: Ctx): void {
   const restartCommands: Command[] = [];
   const prod = ctx.prod!;
   const test = ctx.test;
+  const prodHold = ctx.hold;
   for (const d of spec.devices) {
-    const desire = test !== undefined && ring.has(d.name) ? test : prod;
+    const inRing = test !== undefined && ring.has(d.name);
+    const desire = inRing ? test : prod;
+    const hold = inRing ? undefined : prodHold;
     desire.used = true;
     tally.devices++;
     const agent = d.agent ?? d.name;
@@ -447,10 +543,10 @@ function reconcileDevices(ctx: Ctx): void {
       const gate = d.repositoryServer === CLOUD ? undefined : deviceWrsGate(ctx, d, desire, unknownWrs);
       const offline = obs?.online === true ? undefined : offlineBlocker('DeviceOffline', `device ${d.name}`, obs);
       if (selfUpdating) {
-        b = desire.gate ?? gate ?? offline ?? desire.selfUpdate;
+        b = hold ?? desire.gate ?? gate ?? offline ?? desire.selfUpdate;
         ctx.plan.push(planStep(target, d.name, 'apply', desire.version, b, 'device'));
       } else {
-        b = runStep(ctx, ctx.commands, d.name, agent, 'mailbox', obs, 'apply', desire, gate, offline);
+        b = runStep(ctx, ctx.commands, d.name, agent, 'mailbox', obs, 'apply', desire, hold, gate, offline);
         ctx.plan.push(planStep(target, d.name, 'apply', desire.version, b, undefined));
       }
       restartSteps.push(planStep(target, d.name, 'restart', desire.version, desire.awaitInstall, deviceRestarts));
@@ -459,7 +555,7 @@ function reconcileDevices(ctx: Ctx): void {
       restartSteps.push(planStep(target, d.name, 'restart', desire.version, b, 'device'));
     } else {
       const offline = obs?.online === true ? undefined : offlineBlocker('DeviceOffline', `device ${d.name}`, obs);
-      b = runStep(ctx, restartCommands, d.name, agent, 'mailbox', obs, 'restart', desire, undefined, offline);
+      b = runStep(ctx, restartCommands, d.name, agent, 'mailbox', obs, 'restart', desire, hold, undefined, offline);
       restartSteps.push(planStep(target, d.name, 'restart', desire.version, b, undefined));
     }
     progress(ctx, d.name, agent, 'device', desire, comp, b);
@@ -479,7 +575,7 @@ function deviceWrsGate(ctx: Ctx, d: Device, desire: Desire, unknown: Map<string,
   return b;
 }
 
-// ------------------------------------------------------------------ 6. install media
+// ------------------------------------------------------------------ 7. install media
 
 /** Seeds 001/003: "N'oubliez pas de générer de nouvelles clés USB" once the account moves. */
 function reconcileInstallMedia(ctx: Ctx): void {
@@ -493,7 +589,7 @@ function reconcileInstallMedia(ctx: Ctx): void {
   }
 }
 
-// ------------------------------------------------------------------ 7. summarise
+// ------------------------------------------------------------------ 8. summarise
 
 function summarise(ctx: Ctx): ReconcileResult {
   const { tally, plan, commands } = ctx;
@@ -501,6 +597,7 @@ function summarise(ctx: Ctx): ReconcileResult {
   let wait: Blocker | undefined;
   let waiting = 0;
   let verifying = false;
+  let held = false;
   for (const s of plan) {
     const b = s.blockedBy;
     if (b === undefined) continue;
@@ -510,15 +607,19 @@ function summarise(ctx: Ctx): ReconcileResult {
       waiting++;
       wait ??= b;
       if (b.reason === 'VerifyingPackage') verifying = true;
+      else if (b === ctx.hold) held = true;
     }
   }
+  // Production held by the test ring is what a person reads first among the waits.
+  if (held) wait = ctx.hold;
+  const production = held ? `; production waits: ${ctx.hold!.message}` : '';
   const summary = summaryOf(ctx);
   const more = (n: number): string => (n > 1 ? ` (and ${n - 1} more waiting)` : '');
   const inFlight = commands.length > 0 || tally.updating > 0;
   const [phase, reason, message] = ((): [Phase, string, string] => {
     if (tally.wrsFailed.length > 0) return ['Failed', 'RepositoryServerFailed', `${tally.wrsFailed.join('; ')}; ${summary}`];
     if (stall) return ['Blocked', stall.reason, `${stall.message}; ${summary}`];
-    if (inFlight) return ['Progressing', 'RollingOut', `${summary}${failures(tally)}`];
+    if (inFlight) return ['Progressing', 'RollingOut', `${summary}${failures(tally)}${production}`];
     if (wait) return ['Waiting', wait.reason, `${wait.message}${more(waiting)}; ${summary}${failures(tally)}`];
     if (tally.failedCount > 0) return ['Blocked', 'MemberFailed', `${summary}${failures(tally)}`];
     if (tally.ahead > 0) {
@@ -562,6 +663,7 @@ function statusOf(ctx: Ctx, phase: Phase, reason: string, message: string, summa
     summary,
     members: ctx.members,
     ...(ctx.reminders.length > 0 ? { reminders: ctx.reminders } : {}),
+    ...(ctx.promotion !== undefined ? { details: { promotion: ctx.promotion } } : {}),
     rolloutStartedAt: rolloutStartedAt(ctx),
   };
 }
@@ -602,8 +704,8 @@ function stageOf(
     if (!restarts) return 'updated';
     if (comp!.pendingRestart === true) return 'restart';
     if (restartFromResults && obs !== undefined && obs.results.length > 0) {
-      const applied = findResult(obs, commandId(ctx.target, name, 'apply', desire.version));
-      if (applied?.status === 'succeeded' && findResult(obs, commandId(ctx.target, name, 'restart', desire.version))?.status !== 'succeeded') return 'restart';
+      const applied = attempt(obs, ctx.target, name, 'apply', desire.version, ctx.retryFailed).result;
+      if (applied?.status === 'succeeded' && attempt(obs, ctx.target, name, 'restart', desire.version, ctx.retryFailed).result?.status !== 'succeeded') return 'restart';
     }
     return 'updated';
   }
@@ -650,8 +752,10 @@ function sameVersionString(a: string, b: string): boolean {
 
 /**
  * One controller-run step: returns what blocks it, or sends its command (appended to `out`)
- * and returns undefined. Order: our earlier command failed / is running, the package is not
- * verified, the WRS does not serve it (`before`), the member is offline.
+ * and returns undefined. Order: our earlier command failed / is running (judged on the current
+ * attempt: `retryFailed` replaces a failure before it by a new id), production is held by the
+ * test ring (`hold`), the package is not verified, the WRS does not serve it (`before`), the
+ * member is offline.
  */
 function runStep(
   ctx: Ctx,
@@ -662,18 +766,21 @@ function runStep(
   obs: AgentObservation | undefined,
   action: 'apply' | 'restart',
   desire: Desire,
+  hold: Blocker | undefined,
   before: Blocker | undefined,
   offline: Blocker | undefined,
 ): Blocker | undefined {
   let id: string | undefined;
   if (obs !== undefined && obs.results.length > 0) {
-    id = commandId(ctx.target, member, action, desire.version);
-    const r = findResult(obs, id);
+    const a = attempt(obs, ctx.target, member, action, desire.version, ctx.retryFailed);
+    id = a.id;
+    const r = a.result;
     if (r?.status === 'failed') return failedBlocker(action, desire, r);
     if (r?.status === 'running') return action === 'apply' ? desire.applyRunning : desire.restartRunning;
   }
-  const b = desire.gate ?? before ?? offline;
+  const b = hold ?? desire.gate ?? before ?? offline;
   if (b) return b;
+  // An agent with no results has no failure to retry: the base id.
   id ??= commandId(ctx.target, member, action, desire.version);
   out.push(
     action === 'apply'
@@ -759,11 +866,6 @@ function planStep(target: TargetId, member: string, action: Action, version: str
 function findComponent(obs: AgentObservation | undefined, product: string): ComponentReport | undefined {
   if (obs === undefined) return undefined;
   for (const c of obs.components) if (c.product === product) return c;
-  return undefined;
-}
-
-function findResult(obs: AgentObservation, id: string): CommandResult | undefined {
-  for (const r of obs.results) if (r.id === id) return r;
   return undefined;
 }
 

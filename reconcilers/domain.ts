@@ -38,9 +38,12 @@
  *
  * In steps 4–6, per server: a command the agent reported `failed` (or a staged package it reported
  * not verified) makes the member Failed and the phase Failed (Stalled) with the agent's message, and is
- * never re-sent; a command reported `running` makes it Updating and is not re-sent; an offline
- * server after the start waits (`SlaveOffline`/`MasterOffline`, requeue 60 s). Every other needed
- * command is sent again on every pass: ids are deterministic (`commandId`), so that is harmless.
+ * never re-sent — until a commit sets or bumps `spec.rollout.retryFailed` past the failure: that step
+ * alone is then tried again under a new id (`attempt` in command-id.ts; a retried stage also sets
+ * aside the staged package that did not verify, which the agent downloads and checks again). A
+ * command reported `running` makes it Updating and is not re-sent; an offline server after the
+ * start waits (`SlaveOffline`/`MasterOffline`, requeue 60 s). Every other needed command is sent
+ * again on every pass: ids are deterministic (`commandId`), so that is harmless.
  *
  * Rollback: a server newer than V is downgraded (stage, then apply) only when Git moved the
  * version down — its `desired` in the previous status is newer than V — and, on later passes, while
@@ -202,7 +205,7 @@ type StepResult = 'sent' | 'running' | 'offline' | 'failed' | 'blocked';
 /** The `stage` step of one server that does not hold the package yet. */
 function stageServer(pass: Pass, s: Server, gate: Blocker | undefined): StepResult {
   const { version } = pass;
-  if (s.stagedBad !== undefined) {
+  if (s.stagedBad !== undefined && !s.stageRetrying) {
     fail(pass, s, 'stage', 'PackageNotVerified', `package ${version} staged on ${s.name} did not verify: ${s.stagedBad}`);
     return 'failed';
   }
@@ -431,7 +434,8 @@ export const reconcileDomain: Reconciler<'Domain'> = (desired, observed, previou
 
   const { release } = resolved;
   const version = release.spec.version;
-  const { master, slaves } = serversOf(domain, { target, product: release.spec.product, version, agents: observed.agents, previous });
+  const retryFailed = domain.spec.rollout?.retryFailed;
+  const { master, slaves } = serversOf(domain, { target, product: release.spec.product, version, agents: observed.agents, previous, ...(retryFailed !== undefined ? { retryFailed } : {}) });
   const all = [master, ...slaves];
   const pass: Pass = {
     target,
@@ -441,7 +445,7 @@ export const reconcileDomain: Reconciler<'Domain'> = (desired, observed, previou
     artifactCheck: observed.artifacts.get(release.metadata.name),
     master,
     slaves,
-    started: all.some((s) => s.runsDesired || s.stagedAny || s.stageResult !== undefined || s.applyResult !== undefined),
+    started: all.some((s) => s.runsDesired || s.stagedAny || s.tried),
     halt: undefined,
     plan: [],
     commands: [],

@@ -75,12 +75,15 @@
  * are deterministic (`commandId`): a step re-sent after a restart is harmless, and a server that reports the release is never
  * applied again, so no server is updated twice and none is skipped.
  *
- * Per member: a command reported `failed` is never re-sent; `running` is not re-sent. Delivery: `push` for members with an
+ * Per member: a command reported `failed` is never re-sent — until a commit sets or bumps `spec.rollout.retryFailed`
+ * past the failure: that step alone (stage, apply, backup, migrate, end-update-mode) is tried again under a new id
+ * (`attempt` in command-id.ts), and a server whose failed apply is retried no longer counts as crashed. `running` is
+ * not re-sent. Delivery: `push` for members with an
  * `endpoint`, else `mailbox`. Members: servers in update order, load balancers, consoles (roles `server`, `load-balancer`,
  * `console`). Summary: "n of m servers updated to V" (the installer's "n of m servers updated").
  */
 import { artifactRef } from './artifact-ref.ts';
-import { commandId } from './command-id.ts';
+import { attempt, commandId } from './command-id.ts';
 import { conditionsFor } from './conditions.ts';
 import type {
   Action,
@@ -204,6 +207,8 @@ interface Pass {
   readonly spec: HAClusterSpec;
   readonly observed: Observed;
   readonly now: number;
+  /** `spec.rollout.retryFailed`: steps that failed before it are tried again under a new id (`attempt`). */
+  readonly retryFailed: string | undefined;
   /** The members the rollout manages: servers in update order, load balancers, consoles. */
   readonly servers: readonly UmsMember[];
   readonly loadBalancers: readonly UmsMember[];
@@ -362,7 +367,7 @@ function reconcileInstaller(pass: Pass): void {
   const offline: UmsMember[] = [];
   for (const m of all(pass)) {
     if (m.hasPackage) continue;
-    if (m.stagedBad !== undefined) {
+    if (m.stagedBad !== undefined && !m.stageRetrying) {
       const message = `the installer ${pass.version} staged on ${label(m)} did not verify: ${m.stagedBad}`;
       step(pass, m, 'stage', stalled('PackageNotVerified', message));
       note(pass, m, 'Failed', message);
@@ -454,8 +459,7 @@ function preflightBackup(pass: Pass): Verdict {
     outcome(pass, 'Waiting', 'WaitingForBackup', message);
     return { passed: false, message, blocker: waiting('WaitingForBackup', message) };
   }
-  const id = commandId(pass.target, first.name, 'backup', pass.version);
-  const result = resultOf(first.obs, id);
+  const { id, result } = attempt(first.obs, pass.target, first.name, 'backup', pass.version, pass.retryFailed);
   if (result?.status === 'succeeded') {
     const at = Date.parse(result.at);
     if (!Number.isNaN(at) && at >= pass.rolloutStart) return { passed: true, message: `database backup taken by server ${first.name} at ${result.at}` };
@@ -497,7 +501,7 @@ function reconcileServers(pass: Pass): void {
     if (beingUpdated(s)) {
       // In update mode and running, without any apply of ours: an update this rollout did not start
       // (by hand, or of another release). It holds every other server back until a person ends it.
-      const foreign = s.applyResult === undefined && s.state === 'running';
+      const foreign = !s.applyTried && s.state === 'running';
       const message = foreign
         ? `server ${s.name} is in update mode at ${s.observedVersion ?? 'an unknown version'}, not started by this rollout: finish that update or end it with ${END_UPDATE_MODE_ACTION}`
         : `server ${s.name} is being updated to ${version} (${s.mode} mode, ${s.state ?? 'state unknown'}, version ${s.observedVersion ?? 'unknown'}); ${progress}`;
@@ -516,7 +520,7 @@ function reconcileServers(pass: Pass): void {
     let blocker: Blocker | undefined = pass.halt;
     if (blocker === undefined && other !== undefined) {
       blocker = waiting('ServerInUpdateMode', `server ${other.name} is being updated (${other.mode} mode, version ${other.observedVersion ?? 'unknown'}): one server at a time`);
-      if (other.applyResult === undefined && other.state !== 'installing') outcome(pass, 'Waiting', 'ServerInUpdateMode', blocker.message);
+      if (!other.applyTried && other.state !== 'installing') outcome(pass, 'Waiting', 'ServerInUpdateMode', blocker.message);
     } else if (blocker === undefined && !s.online) {
       blocker = waiting('ServerOffline', s.offlineMessage ?? `server ${s.name} offline`);
       outcome(pass, 'Waiting', 'ServerOffline', blocker.message);
@@ -544,8 +548,7 @@ function reconcileSchemaMigration(pass: Pass): void {
   const last = servers[servers.length - 1];
   if (last === undefined) return;
   const allInstalled = servers.every(installed);
-  const id = commandId(pass.target, last.name, 'migrate', version);
-  const result = resultOf(last.obs, id);
+  const { id, result } = attempt(last.obs, pass.target, last.name, 'migrate', version, pass.retryFailed);
   pass.migrated = result?.status === 'succeeded' || (allInstalled && last.mode !== 'update');
   if (pass.migrated) return;
   const level = schemaLevel(version);
@@ -589,8 +592,7 @@ function reconcileNormalMode(pass: Pass): void {
   for (const s of servers) {
     if (!installed(s) || s.mode !== 'update') continue;
     const stuck = `still in update mode after the schema migration: end it with ${END_UPDATE_MODE_ACTION}`;
-    const id = commandId(pass.target, s.name, 'end-update-mode', version);
-    const result = resultOf(s.obs, id);
+    const { id, result } = attempt(s.obs, pass.target, s.name, 'end-update-mode', version, pass.retryFailed);
     if (result?.status === 'running') {
       step(pass, s, 'end-update-mode', pass.halt ?? waiting('CommandRunning', `${stuck} (end-update-mode running)`));
       note(pass, s, 'Updating', `${stuck} (end-update-mode running)`);
@@ -751,7 +753,8 @@ export const reconcileHACluster: Reconciler<'HACluster'> = (desired, observed, p
   const { release } = resolved;
   const version = release.spec.version;
   const spec = cluster.spec;
-  const input = { target, product: release.spec.product, version, agents: observed.agents };
+  const retryFailed = spec.rollout?.retryFailed;
+  const input = { target, product: release.spec.product, version, agents: observed.agents, ...(retryFailed !== undefined ? { retryFailed } : {}) };
   const current = {
     servers: inUpdateOrder(spec).map((m) => umsMember(input, m, 'server')),
     loadBalancers: (spec.loadBalancers ?? []).map((m) => umsMember(input, m, 'load-balancer')),
@@ -763,8 +766,9 @@ export const reconcileHACluster: Reconciler<'HACluster'> = (desired, observed, p
   const before = sameRollout ? previous?.details : undefined;
   const rolloutStartedAt = sameRollout && previous?.rolloutStartedAt !== undefined ? previous.rolloutStartedAt : new Date(now).toISOString();
   const previousPassedAt = typeof before?.['preflightPassedAt'] === 'string' ? before['preflightPassedAt'] : undefined;
+  // Any attempt counts: a retry id exists only after the base id failed, so the base id's result says it.
   const underWay = current.servers.some(
-    (s) => s.applyResult !== undefined || resultOf(s.obs, commandId(target, s.name, 'migrate', version)) !== undefined || (s.runsDesired && s.mode === 'update'),
+    (s) => s.applyTried || resultOf(s.obs, commandId(target, s.name, 'migrate', version)) !== undefined || (s.runsDesired && s.mode === 'update'),
   );
   const started = previousPassedAt !== undefined || underWay;
 
@@ -788,6 +792,7 @@ export const reconcileHACluster: Reconciler<'HACluster'> = (desired, observed, p
     spec,
     observed,
     now,
+    retryFailed,
     servers: effective.servers,
     loadBalancers: effective.loadBalancers,
     consoles: effective.consoles,

@@ -5,11 +5,11 @@
  * Pure: built from (desired, observed, previous status) only.
  */
 import type { Delivery, TargetStatus } from '../contract.ts';
-import { commandId } from '../command-id.ts';
+import { attempt } from '../command-id.ts';
 import { agentIdOf, type Domain } from '../model/desired.ts';
 import type { TargetId } from '../model/identity.ts';
 import { isNewer, isOlder, isValidVersion, versionsEqual } from '../model/version.ts';
-import { componentOf, resultOf, type AgentObservation, type CommandResult } from '../observed.ts';
+import { componentOf, type AgentObservation, type CommandResult } from '../observed.ts';
 
 export type Role = 'master' | 'slave';
 
@@ -36,13 +36,19 @@ export interface Server {
   readonly stagedBad: string | undefined;
   /** Reports any staged package of the desired version (verified or not). */
   readonly stagedAny: boolean;
+  /** Ids of the current attempts (`attempt`: the base id, or a retry id once `retryFailed` retries a failed step). */
   readonly stageId: string;
   readonly applyId: string;
+  /** Results of the current attempts: a retried step has none until the agent reports the retry. */
   readonly stageResult: CommandResult | undefined;
   readonly applyResult: CommandResult | undefined;
+  /** The stage is being retried (`retryFailed` after its failure) and the retry has no final result yet: a bad staged package is what is retried. */
+  readonly stageRetrying: boolean;
+  /** Some stage or apply of this version has a result, in any attempt: the rollout touched this server. */
+  readonly tried: boolean;
   /**
-   * The package is on the server: staged and verified, or an apply of it was already run
-   * (agents may drop the staged report once they install). Propagation is done for it.
+   * The package is on the server: staged and verified, or an apply of it was already run, in
+   * any attempt (agents may drop the staged report once they install). Propagation is done for it.
    */
   readonly propagated: boolean;
 }
@@ -88,6 +94,8 @@ export interface ServerInput {
   readonly version: string;
   readonly agents: ReadonlyMap<string, AgentObservation>;
   readonly previous: TargetStatus | undefined;
+  /** `spec.rollout.retryFailed`: steps that failed before it are tried again under a new id. */
+  readonly retryFailed?: string;
 }
 
 function server(
@@ -107,10 +115,10 @@ function server(
   const staged = component?.staged !== undefined && sameVersion(component.staged.version, version) ? component.staged : undefined;
   const stagedOk = staged?.verified === true;
   const stagedBad = staged !== undefined && !staged.verified ? (staged.reason ?? 'verification failed') : undefined;
-  const stageId = commandId(target, member.name, 'stage', version);
-  const applyId = commandId(target, member.name, 'apply', version);
-  const stageResult = resultOf(obs, stageId);
-  const applyResult = resultOf(obs, applyId);
+  const stage = attempt(obs, target, member.name, 'stage', version, input.retryFailed);
+  const apply = attempt(obs, target, member.name, 'apply', version, input.retryFailed);
+  // A retry exists only for a failed base result, so "the base id has a result" is "some attempt has".
+  const applied = apply.result !== undefined || apply.retryOf !== undefined;
   return {
     name: member.name,
     agent,
@@ -125,11 +133,13 @@ function server(
     stagedOk,
     stagedBad,
     stagedAny: staged !== undefined,
-    stageId,
-    applyId,
-    stageResult,
-    applyResult,
-    propagated: runsDesired || stagedOk || applyResult !== undefined,
+    stageId: stage.id,
+    applyId: apply.id,
+    stageResult: stage.result,
+    applyResult: apply.result,
+    stageRetrying: stage.retryOf !== undefined && (stage.result === undefined || stage.result.status === 'running'),
+    tried: applied || stage.result !== undefined || stage.retryOf !== undefined,
+    propagated: runsDesired || stagedOk || applied,
   };
 }
 

@@ -3,12 +3,12 @@
  * one pass: a UMS server, a load balancer or a console — its declaration, its last report, and
  * the facts the ordering rules ask about. Pure: built from (desired, observed) only.
  */
-import { commandId } from '../command-id.ts';
+import { attempt } from '../command-id.ts';
 import type { Delivery } from '../contract.ts';
 import { agentIdOf, type HAClusterSpec, type Member } from '../model/desired.ts';
 import type { TargetId } from '../model/identity.ts';
 import { isValidVersion, versionsEqual } from '../model/version.ts';
-import { componentOf, resultOf, type AgentObservation, type CommandResult, type ComponentReport } from '../observed.ts';
+import { componentOf, type AgentObservation, type CommandResult, type ComponentReport } from '../observed.ts';
 
 export type Role = 'server' | 'load-balancer' | 'console';
 
@@ -34,11 +34,17 @@ export interface UmsMember {
   readonly stagedOk: boolean;
   /** Holds the desired version staged but its verification failed: the agent's reason. */
   readonly stagedBad: string | undefined;
+  /** Ids of the current attempts (`attempt`: the base id, or a retry id once `retryFailed` retries a failed step). */
   readonly stageId: string;
   readonly applyId: string;
+  /** Results of the current attempts: a retried step has none until the agent reports the retry. */
   readonly stageResult: CommandResult | undefined;
   readonly applyResult: CommandResult | undefined;
-  /** The installer is on the machine: staged and verified, already installed, or our apply of it ran. */
+  /** The stage is being retried and the retry has no final result yet: a bad staged package is what is retried. */
+  readonly stageRetrying: boolean;
+  /** Some apply of this version has a result, in any attempt (a retry exists only after a failed base apply). */
+  readonly applyTried: boolean;
+  /** The installer is on the machine: staged and verified, already installed, or our apply of it ran (any attempt). */
   readonly hasPackage: boolean;
 }
 
@@ -52,6 +58,8 @@ export interface MemberInput {
   readonly product: string;
   readonly version: string;
   readonly agents: ReadonlyMap<string, AgentObservation>;
+  /** `spec.rollout.retryFailed`: steps that failed before it are tried again under a new id. */
+  readonly retryFailed?: string;
 }
 
 export function umsMember(input: MemberInput, member: Member, role: Role): UmsMember {
@@ -63,9 +71,9 @@ export function umsMember(input: MemberInput, member: Member, role: Role): UmsMe
   const runsDesired = sameVersion(observedVersion, version);
   const staged = component?.staged !== undefined && sameVersion(component.staged.version, version) ? component.staged : undefined;
   const stagedOk = staged?.verified === true;
-  const stageId = commandId(target, member.name, 'stage', version);
-  const applyId = commandId(target, member.name, 'apply', version);
-  const applyResult = resultOf(obs, applyId);
+  const stage = attempt(obs, target, member.name, 'stage', version, input.retryFailed);
+  const apply = attempt(obs, target, member.name, 'apply', version, input.retryFailed);
+  const applyTried = apply.result !== undefined || apply.retryOf !== undefined;
   const online = obs?.online === true;
   const label = ROLE_LABEL[role];
   return {
@@ -82,11 +90,13 @@ export function umsMember(input: MemberInput, member: Member, role: Role): UmsMe
     mode: component?.mode ?? 'normal',
     stagedOk,
     stagedBad: staged !== undefined && !staged.verified ? (staged.reason ?? 'verification failed') : undefined,
-    stageId,
-    applyId,
-    stageResult: resultOf(obs, stageId),
-    applyResult,
-    hasPackage: runsDesired || stagedOk || applyResult !== undefined,
+    stageId: stage.id,
+    applyId: apply.id,
+    stageResult: stage.result,
+    applyResult: apply.result,
+    stageRetrying: stage.retryOf !== undefined && (stage.result === undefined || stage.result.status === 'running'),
+    applyTried,
+    hasPackage: runsDesired || stagedOk || applyTried,
   };
 }
 
@@ -112,7 +122,9 @@ export function installed(s: UmsMember): boolean {
 /**
  * Crashed during the update: our apply failed, or it is stopped/failed after the update touched
  * it (it is in update mode, or our apply of this version has a result) — and it is not simply
- * a finished server (desired version, normal mode) that was stopped later.
+ * a finished server (desired version, normal mode) that was stopped later. Judged on the current
+ * attempt: once `retryFailed` retries a failed apply, that failure no longer counts (a person
+ * repaired the server and asked for the retry); a server still stopped then waits to run.
  */
 export function crashed(s: UmsMember): boolean {
   if (s.applyResult?.status === 'failed') return true;
