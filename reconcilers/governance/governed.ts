@@ -48,10 +48,14 @@ function merge(inner: ReconcileResult, verdicts: readonly [string, GovernanceVer
   const commands = inner.commands.filter((c) => !holds.has(c.id));
   // A held command holds its member's plan step and status too.
   const byStep = new Map<string, Blocker>();
+  // Members whose command was held in this very pass: the reconciler marked them `Updating`
+  // as it sent it, but nothing was sent.
+  const heldNow = new Set<string>();
   for (const c of inner.commands) {
     const b = holds.get(c.id);
     if (b === undefined) continue;
     byStep.set(`${c.member}\0${c.action}`, b);
+    heldNow.add(c.member);
     if (!heldMembers.has(c.member)) heldMembers.set(c.member, b);
   }
   const plan: PlanStep[] = inner.plan.map((step) => {
@@ -61,7 +65,8 @@ function merge(inner: ReconcileResult, verdicts: readonly [string, GovernanceVer
   });
   const members: MemberStatus[] = inner.status.members.map((m) => {
     const b = heldMembers.get(m.name);
-    if (b === undefined || m.state === 'Updated' || m.state === 'Ahead' || m.state === 'Failed' || m.state === 'Updating') return m;
+    if (b === undefined || m.state === 'Updated' || m.state === 'Ahead' || m.state === 'Failed') return m;
+    if (m.state === 'Updating' && !heldNow.has(m.name)) return m; // under way: it finishes
     return { ...m, state: 'Waiting', message: b.message };
   });
 

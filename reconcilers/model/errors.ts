@@ -90,6 +90,32 @@ export const ERRORS = {
   SCHEMA_DOWNGRADE: code<{ from: string; to: string; base: string }>('invalid', (d) =>
     `changing ${d.from} (at ${d.base.slice(0, 7)}) to ${d.to} lowers the database schema ${schemaLevel(d.from)} -> ${schemaLevel(d.to)}; UMS can only downgrade within one major.minor (seed 004)`),
   DEPENDS_ON_INVALID: code<{ dependency: string }>('invalid', (d) => `depends on ${d.dependency}, which is invalid or missing`),
+  // -- rollout governance: windows, freezes, pause, version policy (issue 8, items 4-6)
+  CRON_SYNTAX: code<{ expression: string; detail: string }>('invalid', (d) => `invalid cron expression ${q(d.expression)}: ${d.detail}`),
+  CRON_NEVER_MATCHES: code<{ expression: string }>('invalid', (d) =>
+    `cron expression ${q(d.expression)} never matches (no month it allows has a day of month it names): the window would never open`),
+  WINDOW_DURATION_TOO_LONG: code<{ duration: string; max: string }>('invalid', (d) =>
+    `duration ${d.duration} is longer than ${d.max}: a recurring window or freeze lasts at most a year (use from/until for one long span)`),
+  WINDOW_ENDS_BEFORE_START: code<{ from: string; until: string }>('invalid', (d) =>
+    `until ${d.until} is not after from ${d.from}: the window would never be open`),
+  DATABASE_RESTORE_MISMATCH: code<{ restored: string; release: string; version: string }>('invalid', (d) =>
+    `a database restore is declared for ${d.restored}, but spec.release ${q(d.release)} is ${d.version}: the declaration only allows going back to the restored version (set the release to it, or remove the declaration once the cluster has moved on)`),
+  MANDATORY_VERSION_SKIPPED: code<{ observed: string; desired: string; release: string; version: string }>('stalled', (d) =>
+    `runs ${d.observed}: ${d.version} (release ${q(d.release)}) is mandatory and must be installed before ${d.desired}; point this target at ${q(d.release)} first`),
+  SCHEMA_FENCE: code<{ schemaAt: string; desired: string }>('stalled', (d) =>
+    `the production database schema was migrated to ${d.schemaAt}; ${d.desired} is older and cannot run on it, even within ${schemaLevel(d.schemaAt)}: restore a database backup taken before that migration, then declare it in spec.databaseRestore (version ${d.desired}, with the reason)`),
+  // -- rollout governance: waves and approval gates (issue 8, items 1, 2)
+  WAVE_STEP_EMPTY: code<{ step: string }>('invalid', (d) =>
+    `wave step ${d.step} names no member; a step is a cumulative size of at least 1 (a count, or a share such as 5%)`),
+  WAVE_STEP_DECREASING: code<{ step: string; previous: string }>('invalid', (d) =>
+    `wave step ${d.step} is smaller than the step before it (${d.previous}); steps are cumulative sizes (1, then 5%, then 25%, …), so each is at least the one before`),
+  WAVE_MAX_UNAVAILABLE_ZERO: code<{ value: string }>('invalid', (d) => `maxUnavailable ${d.value} lets no member be updated; use at least 1`),
+  APPROVAL_WAVE_UNKNOWN: code<{ wave: number; waves: number }>('invalid', (d) =>
+    `wave ${d.wave} does not exist: spec.rollout.waves.steps make at most ${d.waves} wave${d.waves === 1 ? '' : 's'} (counting the one implied after a last step below 100%)`),
+  APPROVAL_NOT_REQUIRED: code<{ wave: number; required: readonly number[] }>('invalid', (d) =>
+    `wave ${d.wave} does not require approval (${d.required.length === 0 ? 'no wave does' : `spec.rollout.waves.approvalRequired is [${d.required.join(', ')}]`}); this approval has no effect`),
+  WAVES_WITHOUT_MEMBERS: code<{ kind: string; why: string }>('invalid', (d) =>
+    `a ${d.kind} has no wave members: ${d.why}; waves and approval gates declared here would do nothing — remove spec.rollout.waves`),
   // -- revisions
   REVISION_NOT_FOUND: code<{ rev: string; detail: string }>('invalid', (d) => `cannot resolve revision ${q(d.rev)}: ${d.detail}`),
 } as const;

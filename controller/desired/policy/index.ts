@@ -2,11 +2,13 @@ import type { Finding } from '../diagnostics.ts';
 import { accountTopology } from './account-topology.ts';
 import { clusterTopology } from './cluster-topology.ts';
 import type { PolicyContext, PolicyRule } from './context.ts';
+import { databaseRestores } from './database-restore.ts';
 import { distributionConsoles } from './distribution-consoles.ts';
 import { haClusterSchemaDowngrades } from './hacluster-schema-downgrade.ts';
 import { agentOwnership, memberNames } from './members.ts';
 import { releaseCatalogue } from './release-catalogue.ts';
 import { releaseReferences } from './release-references.ts';
+import { rolloutWindows } from './rollout-windows.ts';
 import { uniqueNames } from './unique-names.ts';
 
 /** Every cross-file rule, in the order their findings are most useful to read. */
@@ -19,6 +21,8 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   accountTopology,
   clusterTopology,
   distributionConsoles,
+  rolloutWindows,
+  databaseRestores,
 ];
 
 /** Runs every rule over one revision, and the change rules against `base` when given. */
