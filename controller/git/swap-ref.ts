@@ -1,4 +1,4 @@
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
 import { gitFs as fs } from './git-fs.ts';
@@ -11,19 +11,35 @@ export type SwapResult = 'ok' | 'moved' | 'locked';
  * holding it, write the new id into the lock and rename it over the ref. That is a real
  * compare-and-swap against any git process, which isomorphic-git's writeRef (a lock inside
  * one process) is not. Objects are still written by isomorphic-git; only the ref file is
- * handled here. A lock held by someone else is `locked` and is never removed. No reflog
- * entry is written.
+ * handled here. A lock held by someone else is `locked`. No reflog entry is written.
+ *
+ * A stale lock — older than `staleLockMs` (default 10 s) — is removed, then the swap is
+ * tried again. Git and the controller hold a ref lock for milliseconds, so a lock that old
+ * was left by a process killed between creating and renaming it (the controller SIGKILLed
+ * inside a status commit, a crashed `git`): left alone it would block every later status
+ * commit, and every push of people, forever. `onStaleLock` is told (for the logs).
  */
-export async function swapRef(gitdir: string, ref: string, expected: string | null, next: string): Promise<SwapResult> {
+export async function swapRef(
+  gitdir: string,
+  ref: string,
+  expected: string | null,
+  next: string,
+  options: { readonly staleLockMs?: number; readonly now?: () => number; readonly onStaleLock?: (path: string, ageMs: number) => void } = {},
+): Promise<SwapResult> {
   const refPath = join(gitdir, ref);
   const lockPath = `${refPath}.lock`;
   await mkdir(dirname(refPath), { recursive: true });
   let handle: FileHandle | undefined;
-  try {
-    handle = await open(lockPath, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'locked';
-    throw err;
+  for (let attempt = 0; handle === undefined; attempt++) {
+    try {
+      handle = await open(lockPath, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = attempt === 0 ? await lockAge(lockPath, options.now ?? Date.now) : undefined;
+      if (age === undefined || age < (options.staleLockMs ?? 10_000)) return 'locked';
+      options.onStaleLock?.(lockPath, age);
+      await unlink(lockPath).catch(() => undefined);
+    }
   }
   let renamed = false;
   try {
@@ -37,6 +53,14 @@ export async function swapRef(gitdir: string, ref: string, expected: string | nu
   } finally {
     if (handle) await handle.close().catch(() => undefined);
     if (!renamed) await unlink(lockPath).catch(() => undefined);
+  }
+}
+
+async function lockAge(lockPath: string, now: () => number): Promise<number | undefined> {
+  try {
+    return now() - (await stat(lockPath)).mtimeMs;
+  } catch {
+    return undefined; // gone meanwhile: the caller reports `locked`, the next attempt succeeds
   }
 }
 

@@ -71,8 +71,8 @@ export interface RunningController {
   readonly mailbox: Mailbox;
   /** Resolves when a revision was applied and agents had their warm-up. */
   ready(): Promise<void>;
-  /** Graceful stop: no new work, in-flight reconciles finish, pending status is committed (and pushed). */
-  stop(): Promise<void>;
+  /** Graceful stop: no new work, in-flight reconciles finish, pending status is committed (and pushed). False when status could not be committed. */
+  stop(): Promise<boolean>;
 }
 
 /**
@@ -167,7 +167,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
     },
   });
 
-  const writer = new StatusWriter({ gitdir, branch, ...(options.statusBranch !== undefined ? { statusBranch: options.statusBranch } : {}), ...(options.coalesceMs !== undefined ? { coalesceMs: options.coalesceMs } : {}), now });
+  const writer = new StatusWriter({
+    onStaleLock: (path, ageMs) => log.warn({ path, ageSeconds: Math.round(ageMs / 1000) }, 'removed a stale ref lock left by a killed process'),
+    gitdir,
+    branch,
+    ...(options.statusBranch !== undefined ? { statusBranch: options.statusBranch } : {}),
+    ...(options.coalesceMs !== undefined ? { coalesceMs: options.coalesceMs } : {}),
+    now,
+  });
   const pusher = remote
     ? new StatusPusher({
         gitdir,
@@ -328,7 +335,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   }
   log.info({ url, repo: remote ? remoteSource!.url : options.repo, branch, statusBranch: writer.targetBranch, stateDir: options.stateDir }, 'versiond is running');
 
-  let stopped: Promise<void> | undefined;
+  let stopped: Promise<boolean> | undefined;
   return {
     url,
     metrics,
@@ -344,7 +351,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
         await Promise.all([localSource?.stop(), remoteSource?.stop()]);
         await considering;
         await loop.shutdown();
-        await sink.flush();
+        const committed = await sink.flush();
+        if (!committed) log.error({ pending: writer.pendingTargets() }, 'pending status could not be committed before stopping');
         if (pusher) await pusher.push().catch((err: unknown) => log.error({ err: (err as Error).message }, 'final status push failed'));
         await Promise.all([push.stop(), artifacts.stop()]);
         await new Promise<void>((resolve) => {
@@ -352,6 +360,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           server.closeIdleConnections();
         });
         log.info({}, 'versiond stopped');
+        return committed;
       })()),
   };
 }

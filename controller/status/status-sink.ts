@@ -32,18 +32,21 @@ export class StatusSink {
     this.batchTimer ??= setTimeout(() => this.drain(), this.options.batchMs ?? 100);
   }
 
-  /** Everything offered and everything coalesced, committed now (shutdown). */
-  async flush(): Promise<void> {
+  /** Everything offered and everything coalesced, committed now (shutdown). False when that failed. */
+  async flush(): Promise<boolean> {
     this.closed = true;
     clearTimeout(this.batchTimer);
     clearTimeout(this.dueTimer);
     this.batchTimer = this.dueTimer = undefined;
+    let ok = false;
     await this.run(async () => {
       const updates = [...this.batch.values()].map((status) => ({ status }));
       this.batch.clear();
       if (updates.length > 0) this.committed(await this.options.writer.write(updates));
       this.committed(await this.options.writer.flush());
+      ok = this.options.writer.pendingTargets().length === 0;
     });
+    return ok;
   }
 
   /** Resolves when no write is in progress (tests). */

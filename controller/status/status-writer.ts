@@ -30,8 +30,9 @@
  *     with "Unable to create '…/main.lock': File exists" and must be run again (nothing is
  *     lost: their index is still staged);
  *   - if the controller dies between creating and renaming the lock, the stale
- *     `main.lock` blocks every ref update of that branch until it is removed, exactly as
- *     after a crashed `git` (the writer never removes a lock it did not create);
+ *     `main.lock` blocks ref updates of that branch (as after a crashed `git`) until it is
+ *     10 seconds old: then the next status commit removes it (`swapRef`), since no live
+ *     git holds a ref lock that long;
  *   - no reflog entry is written (isomorphic-git writes none either).
  *
  * A warning for operators: if the branch written is the one checked out in a non-bare
@@ -67,6 +68,8 @@ export interface StatusWriterOptions {
   readonly maxAttempts?: number;
   /** Test hook: runs after the commit object is written and before the ref is swapped. */
   readonly beforeRefUpdate?: () => Promise<void>;
+  /** A ref lock left by a killed process was removed (see `swapRef`): for the logs. */
+  readonly onStaleLock?: (path: string, ageMs: number) => void;
 }
 
 export interface StatusUpdate {
@@ -114,6 +117,7 @@ export class StatusWriter {
   private readonly now: () => number;
   private readonly maxAttempts: number;
   private readonly beforeRefUpdate: (() => Promise<void>) | undefined;
+  private readonly onStaleLock: ((path: string, ageMs: number) => void) | undefined;
 
   /** isomorphic-git's object cache (pack indexes, parsed objects), dropped after an error. */
   private cache: object = {};
@@ -133,6 +137,7 @@ export class StatusWriter {
     this.now = options.now ?? Date.now;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.beforeRefUpdate = options.beforeRefUpdate;
+    this.onStaleLock = options.onStaleLock;
   }
 
   /** The branch status commits go to. */
@@ -229,7 +234,7 @@ export class StatusWriter {
         if (!built) return null; // the branch already holds exactly these files
       }
       await this.beforeRefUpdate?.();
-      const result = await swapRef(this.gitdir, base.ref, base.expected, built.oid);
+      const result = await swapRef(this.gitdir, base.ref, base.expected, built.oid, this.onStaleLock ? { onStaleLock: this.onStaleLock } : {});
       if (result === 'ok') {
         const t = this.now();
         for (const target of built.targets) this.lastCommitAt.set(target, t);

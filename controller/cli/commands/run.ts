@@ -45,7 +45,8 @@ Flags:
   --log-format FORMAT      json, or pretty (default: pretty on a terminal, json otherwise)
   -h, --help               this help
 
-Exit codes: 0 stopped cleanly, 1 could not start (repository, state dir, port), 2 usage error.
+Exit codes: 0 stopped cleanly, 1 could not start (repository, state dir, port) or could not
+commit pending status when stopping, 2 usage error.
 `;
 
 export const runCommand: Command = {
@@ -148,7 +149,7 @@ export const runCommand: Command = {
     // Machine-readable for scripts and tests that start us on port 0.
     io.stdout.write(`listening on ${controller.url}\n`);
 
-    await new Promise<void>((resolve) => {
+    const clean = await new Promise<boolean>((resolve) => {
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals++;
@@ -159,13 +160,14 @@ export const runCommand: Command = {
         logger.info({ signal }, 'stopping: finishing reconciles in flight and committing pending status');
         void controller.stop().then(resolve, (err: unknown) => {
           logger.error({ err: (err as Error).message }, 'error while stopping');
-          resolve();
+          resolve(false);
         });
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
-    return EXIT.ok;
+    // Stopped, but status that should be in Git is not: say so to the supervisor.
+    return clean ? EXIT.ok : EXIT.findings;
   },
 };
 
