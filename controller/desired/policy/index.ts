@@ -9,6 +9,7 @@ import { agentOwnership, memberNames } from './members.ts';
 import { releaseCatalogue } from './release-catalogue.ts';
 import { releaseReferences } from './release-references.ts';
 import { rolloutWindows } from './rollout-windows.ts';
+import { rolloutWaves } from './rollout-waves.ts';
 import { uniqueNames } from './unique-names.ts';
 
 /** Every cross-file rule, in the order their findings are most useful to read. */
@@ -23,6 +24,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   distributionConsoles,
   rolloutWindows,
   databaseRestores,
+  rolloutWaves,
 ];
 
 /** Runs every rule over one revision, and the change rules against `base` when given. */
