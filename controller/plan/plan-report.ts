@@ -32,6 +32,10 @@ export interface TargetReport {
   readonly commands: readonly Command[];
   /** Why the target cannot be planned (outcome `unusable`). */
   readonly reasons?: readonly string[];
+  /** The reviewers' controls (issue 8): `status.details.rollout` of the governance steps. */
+  readonly rollout?: Readonly<Record<string, unknown>>;
+  /** Promotion through the test ring (Account): `status.details.promotion`. */
+  readonly promotion?: Readonly<Record<string, unknown>>;
 }
 
 export function targetReport(plan: TargetPlan): TargetReport {
@@ -53,7 +57,13 @@ export function targetReport(plan: TargetPlan): TargetReport {
     ...(requeueAfter !== undefined ? { requeueAfterMs: requeueAfter } : {}),
     steps,
     commands,
+    ...(isRecord(status.details?.['rollout']) ? { rollout: status.details['rollout'] } : {}),
+    ...(isRecord(status.details?.['promotion']) ? { promotion: status.details['promotion'] } : {}),
   };
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 /** How a step reads in a list: `now`, `by hand`, `by device`, `waiting`, `blocked`. */

@@ -1,4 +1,5 @@
 import { formatValue, stepState, type PlanReport, type TargetReport } from './plan-report.ts';
+import { rolloutFacts, rolloutMarkdown } from './render-rollout.ts';
 import { MAX_STEPS_SHOWN } from './render-text.ts';
 
 /**
@@ -36,7 +37,7 @@ function target(t: TargetReport): string[] {
   if (t.outcome === 'unusable') return [`**\`${t.target}\`** — not planned, the file is invalid:`, '', ...(t.reasons ?? []).map((r) => `- ${cell(r)}`)];
   if (t.outcome === 'no-reconciler') return [`**\`${t.target}\`** — not planned: no reconciler for ${t.kind} yet.`];
   const head = `**\`${t.target}\`** — ${t.phase}: ${t.summary}${t.message && t.message !== t.summary ? `. ${t.message}` : ''}`;
-  const lines = [head];
+  const lines = [head, ...rolloutMarkdown(rolloutFacts({ rollout: t.rollout, promotion: t.promotion }))];
   if (t.steps.length > 0) {
     const rows = ['| # | member | action | version | when | why |', '|---:|---|---|---|---|---|'];
     t.steps.slice(0, MAX_STEPS_SHOWN).forEach((s, i) =>

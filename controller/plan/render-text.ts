@@ -1,4 +1,5 @@
 import { formatValue, stepState, type PlanReport } from './plan-report.ts';
+import { rolloutFacts, rolloutText } from './render-rollout.ts';
 
 /** Steps shown per target before the rest is summarised: a plan of 100,000 devices stays readable. */
 export const MAX_STEPS_SHOWN = 25;
@@ -33,6 +34,7 @@ export function renderText(report: PlanReport): string {
       continue;
     }
     out.push(`${t.target}: ${t.phase} — ${t.summary}${t.message && t.message !== t.summary ? ` — ${t.message}` : ''}`);
+    out.push(...rolloutText(rolloutFacts({ rollout: t.rollout, promotion: t.promotion })));
     const width = Math.max(0, ...t.steps.slice(0, MAX_STEPS_SHOWN).map((s) => s.member.length));
     t.steps.slice(0, MAX_STEPS_SHOWN).forEach((s, i) => {
       // A blocker that holds the whole target is said once, on the target's line.
