@@ -11,6 +11,7 @@
  */
 import os from 'node:os';
 import { reconcileAccount } from '../reconcilers/account.ts';
+import { RECONCILERS } from '../reconcilers/registry.ts';
 import type { Account, Release } from '../reconcilers/model/desired.ts';
 import { ReleaseIndex } from '../reconcilers/model/release-index.ts';
 import type { AgentObservation, Observed } from '../reconcilers/observed.ts';
@@ -33,14 +34,25 @@ function release(name: string, version: string, tags: string[]): Release {
   };
 }
 
-function scenario(devices: number, wrsCount: number) {
+/** The rollout governance (issue 8) as reviewers would set it on a big account: waves, a gate, a cap. */
+const WAVES = { steps: [1, '5%', '25%', '100%'], maxUnavailable: '10%', approvalRequired: [3] } as const;
+
+function scenario(devices: number, wrsCount: number, waves = false) {
   const wrs = Array.from({ length: wrsCount }, (_, i) => ({ name: `wrs-${i}` }));
   const list = Array.from({ length: devices }, (_, i) => ({ name: `ws-${i}`, repositoryServer: i % 50 === 49 ? 'cloud' : `wrs-${i % wrsCount}` }));
   const account: Account = {
     apiVersion: 'versiond/v1',
     kind: 'Account',
     metadata: { name: 'big' },
-    spec: { product: 'w360-core', defaultTag: 'stable', restartPolicy: 'Immediate', autoUpdate: false, repositoryServers: wrs, devices: list },
+    spec: {
+      product: 'w360-core',
+      defaultTag: 'stable',
+      restartPolicy: 'Immediate',
+      autoUpdate: false,
+      repositoryServers: wrs,
+      devices: list,
+      ...(waves ? { rollout: { waves: { ...WAVES, steps: [...WAVES.steps], approvalRequired: [...WAVES.approvalRequired] } } } : {}),
+    } as Account['spec'],
     source: { path: 'accounts/big.yaml', blob: '1'.repeat(40) },
   };
   const agents = new Map<string, AgentObservation>();
@@ -54,8 +66,9 @@ function scenario(devices: number, wrsCount: number) {
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-function measure(devices: number, wrs: number, runs: number) {
-  const { input, observed } = scenario(devices, wrs);
+function measure(devices: number, wrs: number, runs: number, governed = false) {
+  const { input, observed } = scenario(devices, wrs, governed);
+  const reconcile = governed ? RECONCILERS.Account! : reconcileAccount;
   const times: number[] = [];
   let commands = 0;
   let allocatedPerDevice = 0;
@@ -64,7 +77,7 @@ function measure(devices: number, wrs: number, runs: number) {
     gc();
     const before = process.memoryUsage().heapUsed;
     const t = performance.now();
-    const result = reconcileAccount(input, observed, undefined, NOW);
+    const result = reconcile(input, observed, undefined, NOW);
     times.push(performance.now() - t);
     const after = process.memoryUsage().heapUsed;
     commands = result.commands.length;
@@ -76,17 +89,17 @@ function measure(devices: number, wrs: number, runs: number) {
     }
     if (result.commands.length === 0) throw new Error('the scenario should need commands');
   }
-  return { devices, wrs, commands, ms: summarize(times), allocatedPerDevice: round(allocatedPerDevice, 0), retainedPerDevice: round(retainedPerDevice, 0) };
+  return { devices, wrs, governed, commands, ms: summarize(times), allocatedPerDevice: round(allocatedPerDevice, 0), retainedPerDevice: round(retainedPerDevice, 0) };
 }
 
 const json = process.argv.includes('--json');
-const results = [measure(100_000, 100, 7), measure(1_000_000, 100, 3)];
-const goals = [500, 5000];
+const results = [measure(100_000, 100, 7), measure(1_000_000, 100, 3), measure(100_000, 100, 7, true), measure(1_000_000, 100, 3, true)];
+const goals = [500, 5000, 500, 5000];
 process.stderr.write(`versiond plan benchmark (reconcileAccount, every device needs an update)\nmachine: ${os.cpus().length} cpus (${os.cpus()[0]?.model.trim()}), node ${process.version}\n\n`);
 process.stderr.write(
   `${table(
-    ['devices', 'WRS', 'commands', 'min ms', 'median ms', 'goal ms', 'heap allocated B/device', 'heap kept by result B/device', 'verdict'],
-    results.map((r, i) => [r.devices, r.wrs, r.commands, round(r.ms.min), round(r.ms.median), goals[i]!, r.allocatedPerDevice, r.retainedPerDevice, r.ms.median <= goals[i]! && r.retainedPerDevice <= 1024 ? 'ok' : 'MISSED']),
+    ['devices', 'WRS', 'waves (governed)', 'commands', 'min ms', 'median ms', 'goal ms', 'heap allocated B/device', 'heap kept by result B/device', 'verdict'],
+    results.map((r, i) => [r.devices, r.wrs, r.governed ? 'yes' : 'no', r.commands, round(r.ms.min), round(r.ms.median), goals[i]!, r.allocatedPerDevice, r.retainedPerDevice, r.ms.median <= goals[i]! && r.retainedPerDevice <= 1024 ? 'ok' : 'MISSED']),
   )}\n`,
 );
 if (json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
