@@ -41,7 +41,10 @@
  * never re-sent — until a commit sets or bumps `spec.rollout.retryFailed` past the failure: that step
  * alone is then tried again under a new id (`attempt` in command-id.ts; a retried stage also sets
  * aside the staged package that did not verify, which the agent downloads and checks again). A
- * command reported `running` makes it Updating and is not re-sent; an offline server after the
+ * command reported `running` makes it Updating and is not re-sent. An apply reported `succeeded`
+ * by a server that, not installing, still reports another version contradicts itself (an agent
+ * that misreports, an install rolled back by hand): member Failed, phase Failed (Stalled),
+ * `ReportContradictsResult`, naming both versions; never re-sent. An offline server after the
  * start waits (`SlaveOffline`/`MasterOffline`, requeue 60 s). Every other needed command is sent
  * again on every pass: ids are deterministic (`commandId`), so that is harmless.
  *
@@ -103,6 +106,7 @@ export const DOMAIN_REASONS = [
   'CommandRunning',
   'StageFailed',
   'ApplyFailed',
+  'ReportContradictsResult',
   'PackageNotVerified',
   'MemberAhead',
   'Verifying',
@@ -238,6 +242,14 @@ function applyServer(pass: Pass, s: Server, gate: Blocker | undefined): StepResu
   if (s.applyResult?.status === 'running') {
     running(pass, s, 'apply');
     return 'running';
+  }
+  if (s.applyResult?.status === 'succeeded' && !s.installing) {
+    // The agent says the install succeeded, and its reports since say another version: one of
+    // the two is wrong (an agent that misreports, an install rolled back by hand). Sending the
+    // apply again would do nothing (the agent ran that id); a person must look.
+    const reported = s.observedVersion === undefined ? 'no version' : s.observedVersion;
+    fail(pass, s, 'apply', 'ReportContradictsResult', `apply of ${pass.version} succeeded on ${s.name}, yet it reports ${reported}: its reports contradict its command results; check the server`);
+    return 'failed';
   }
   if (gate) {
     blocked(pass, s, 'apply', gate);

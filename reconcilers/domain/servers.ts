@@ -26,6 +26,8 @@ export interface Server {
   readonly offlineMessage: string | undefined;
   /** The version the server last reported running, as reported (may be invalid: it is then simply not the desired one). */
   readonly observedVersion: string | undefined;
+  /** Reports an install under way (`state: installing`): a version not yet reported is no contradiction. */
+  readonly installing: boolean;
   /** Reports the desired version (whatever its spelling: `6.01.4` equals `6.1.4`). */
   readonly runsDesired: boolean;
   /** Reports a newer version than desired and is not being rolled back: left alone, reported. */
@@ -128,6 +130,7 @@ function server(
     online: obs?.online === true,
     offlineMessage: offlineMessage(role, member.name, obs),
     observedVersion,
+    installing: component?.state === 'installing',
     runsDesired,
     ahead,
     stagedOk,

@@ -392,6 +392,17 @@ describe('seed 000: a step that failed needs a person; it is reported and not re
     expect(run(domain({ update }), world(agents), r.status, NOW + 600_000).commands).toEqual(r.commands);
   });
 
+  it('a slave whose apply succeeded but which still reports the old version contradicts itself: flagged, never re-sent', () => {
+    const agents = { ...ALL_STAGED, 'wd-nantes': at('6.1.3', { results: [result('wd-nantes', 'apply', 'succeeded')] }) };
+    const r = run(domain(), world(agents));
+    expect(r.status.phase).toBe('Failed');
+    expect(cond(r, 'Stalled')).toMatchObject({ status: 'True', reason: 'ReportContradictsResult' });
+    expect(member(r, 'wd-nantes')).toMatchObject({ state: 'Failed' });
+    expect(member(r, 'wd-nantes')?.message).toMatch(/apply of 6\.1\.4 succeeded on wd-nantes, yet it reports 6\.1\.3/);
+    expect(r.commands.find((c) => c.member === 'wd-nantes')).toBeUndefined();
+    expect(sent(r)).toEqual(['apply wd-lille', 'apply wd-paris-s1']);
+  });
+
   it.each([
     { name: 'a stage', agents: { ...MASTER_DONE, 'wd-lille': at('6.1.3', { results: [result('wd-lille', 'stage', 'running')] }) }, expected: ['stage wd-nantes', 'stage wd-paris-s1'] },
     { name: 'an apply', agents: { ...ALL_STAGED, 'wd-lille': at('6.1.3', { staged: '6.1.4', results: [result('wd-lille', 'apply', 'running')] }) }, expected: ['apply wd-nantes', 'apply wd-paris-s1'] },
