@@ -36,7 +36,7 @@ export function renderMarkdown(report: PlanReport): string {
 function target(t: TargetReport): string[] {
   if (t.outcome === 'unusable') return [`**\`${t.target}\`** — not planned, the file is invalid:`, '', ...(t.reasons ?? []).map((r) => `- ${cell(r)}`)];
   if (t.outcome === 'no-reconciler') return [`**\`${t.target}\`** — not planned: no reconciler for ${t.kind} yet.`];
-  const head = `**\`${t.target}\`** — ${t.phase}: ${t.summary}${t.message && t.message !== t.summary ? `. ${t.message}` : ''}`;
+  const head = `**\`${t.target}\`** — ${t.phase}: ${t.summary}${t.message && !(t.summary ?? '').startsWith(t.message) ? `. ${t.message}` : ''}`;
   const lines = [head, ...rolloutMarkdown(rolloutFacts({ rollout: t.rollout, promotion: t.promotion }))];
   if (t.steps.length > 0) {
     const rows = ['| # | member | action | version | when | why |', '|---:|---|---|---|---|---|'];

@@ -33,7 +33,7 @@ export function renderText(report: PlanReport): string {
       out.push(`${t.target}: not planned, no reconciler for ${t.kind} yet`);
       continue;
     }
-    out.push(`${t.target}: ${t.phase} — ${t.summary}${t.message && t.message !== t.summary ? ` — ${t.message}` : ''}`);
+    out.push(`${t.target}: ${t.phase} — ${t.summary}${t.message && !(t.summary ?? '').startsWith(t.message) ? ` — ${t.message}` : ''}`);
     out.push(...rolloutText(rolloutFacts({ rollout: t.rollout, promotion: t.promotion })));
     const width = Math.max(0, ...t.steps.slice(0, MAX_STEPS_SHOWN).map((s) => s.member.length));
     t.steps.slice(0, MAX_STEPS_SHOWN).forEach((s, i) => {

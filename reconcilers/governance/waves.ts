@@ -313,7 +313,7 @@ class WavePass {
       };
     } else if (state === 'current') {
       const waiting = bounds.map((_, k): Blocker | undefined =>
-        k > current ? { category: 'waiting', reason: WAVE_REASONS.waitingForWave, message: `in wave ${k + 1} of ${total}: starts once wave ${current + 1} is done` } : undefined,
+        k > current ? { category: 'waiting', reason: WAVE_REASONS.waitingForWave, message: k === current + 1 ? `in wave ${k + 1} of ${total}: starts once wave ${current + 1} is done` : `in wave ${k + 1} of ${total}: starts after wave ${k}; wave ${current + 1} is rolling out` } : undefined,
       );
       limit = this.holdLaterWaves(holds, heldMembers, waiting, current, evals[current]!);
       verdict = { note: `wave ${current + 1}/${total}` };

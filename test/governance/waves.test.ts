@@ -198,14 +198,15 @@ describe('each wave starts once the one before is done', () => {
     expect(r.status.summary).toContain(`(wave ${current}/3)`);
     for (const d of FOUR.filter((d) => !updated.includes(d) && !sent.includes(`apply ${d}`))) {
       const wave = FOUR.indexOf(d) < 2 ? 2 : 3;
-      expect(blockerOf(r, d)).toEqual({ category: 'waiting', reason: 'WaitingForWave', message: `in wave ${wave} of 3: starts once wave ${current} is done` });
-      expect(memberOf(r, d)).toMatchObject({ state: 'Waiting', message: `in wave ${wave} of 3: starts once wave ${current} is done` });
+      const message = wave === current + 1 ? `in wave ${wave} of 3: starts once wave ${current} is done` : `in wave ${wave} of 3: starts after wave ${wave - 1}; wave ${current} is rolling out`;
+      expect(blockerOf(r, d)).toEqual({ category: 'waiting', reason: 'WaitingForWave', message });
+      expect(memberOf(r, d)).toMatchObject({ state: 'Waiting', message });
     }
   });
 
   it('a device of a later wave with nothing to send yet (offline) still says which wave it is in', () => {
     const r = plan(account(FOUR, { waves: { steps: THREE_WAVES } }), fleet(FOUR, '4.2.1', { 'ws-04': at('4.2.1', { online: false, lastSeen: ago(MINUTE) }) }));
-    expect(memberOf(r, 'ws-04')).toMatchObject({ state: 'Waiting', message: 'in wave 3 of 3: starts once wave 1 is done' });
+    expect(memberOf(r, 'ws-04')).toMatchObject({ state: 'Waiting', message: 'in wave 3 of 3: starts after wave 2; wave 1 is rolling out' });
     expect(blockerOf(r, 'ws-04')?.reason).toBe('WaitingForWave');
   });
 
