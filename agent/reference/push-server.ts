@@ -13,7 +13,8 @@
  *   otherwise                             202: the commands are run as mailbox ones (same
  *                                         dedup by id), their outcome follows in reports.
  */
-import { verify, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { verifyPushSignature } from '../../controller/agents/controller-key.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -32,19 +33,6 @@ export interface PushServerOptions {
   readonly log: Logger;
   /** The agent's clock, epoch ms. */
   readonly clock: () => number;
-}
-
-/** Whether `header` (`ed25519=<base64>`) is the controller's signature of `body`. */
-export function verifyPushSignature(body: Buffer, header: string | undefined, key: KeyObject): boolean {
-  const m = /^ed25519=([A-Za-z0-9+/]+={0,2})$/.exec(header?.trim() ?? '');
-  if (m === null) return false;
-  const signature = Buffer.from(m[1]!, 'base64');
-  if (signature.length !== 64) return false;
-  try {
-    return verify(null, body, key, signature);
-  } catch {
-    return false;
-  }
 }
 
 export class PushServer {
@@ -93,7 +81,7 @@ export class PushServer {
     if (body === 'aborted') return;
 
     const header = req.headers['x-versiond-signature'];
-    if (!verifyPushSignature(body, Array.isArray(header) ? header[0] : header, this.key)) {
+    if (!verifyPushSignature(this.options.controllerKey, body, Array.isArray(header) ? header[0] : header)) {
       this.options.log.warn({ remote: req.socket.remoteAddress }, 'push refused: the X-Versiond-Signature does not verify with the controller key');
       return send(res, 401, { error: 'UNAUTHENTICATED', message: 'X-Versiond-Signature is missing or does not verify with the controller key' });
     }

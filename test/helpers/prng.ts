@@ -1,14 +1,7 @@
+import { seededRandom } from '../../agent/reference/seeded-random.ts';
+
 /**
- * mulberry32: a small seeded PRNG for property tests and generated benchmark data, so a
+ * mulberry32 (the agent's seeded PRNG) for property tests and generated benchmark data, so a
  * failing case is replayed from its seed. (Product code never uses randomness.)
  */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng: (seed: number) => () => number = seededRandom;
