@@ -116,6 +116,11 @@ export const ERRORS = {
     `wave ${d.wave} does not require approval (${d.required.length === 0 ? 'no wave does' : `spec.rollout.waves.approvalRequired is [${d.required.join(', ')}]`}); this approval has no effect`),
   WAVES_WITHOUT_MEMBERS: code<{ kind: string; why: string }>('invalid', (d) =>
     `a ${d.kind} has no wave members: ${d.why}; waves and approval gates declared here would do nothing — remove spec.rollout.waves`),
+  // -- rollout governance: promotion (issue 8, item 3)
+  PROMOTION_OVERRIDE_UNKNOWN: code<{ version: string; product: string }>('invalid', (d) =>
+    `no release of ${d.product} has version ${d.version}: this override would let nothing through`),
+  PROMOTION_OVERRIDE_WITHOUT_RING: code<Record<string, never>>('invalid', () =>
+    `this account has no testRing: production never waits for one, so there is nothing to override`),
   // -- revisions
   REVISION_NOT_FOUND: code<{ rev: string; detail: string }>('invalid', (d) => `cannot resolve revision ${q(d.rev)}: ${d.detail}`),
 } as const;

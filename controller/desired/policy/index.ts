@@ -6,6 +6,7 @@ import { databaseRestores } from './database-restore.ts';
 import { distributionConsoles } from './distribution-consoles.ts';
 import { haClusterSchemaDowngrades } from './hacluster-schema-downgrade.ts';
 import { agentOwnership, memberNames } from './members.ts';
+import { promotionOverrides } from './promotion-override.ts';
 import { releaseCatalogue } from './release-catalogue.ts';
 import { releaseReferences } from './release-references.ts';
 import { rolloutWindows } from './rollout-windows.ts';
@@ -25,6 +26,7 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   rolloutWindows,
   databaseRestores,
   rolloutWaves,
+  promotionOverrides,
 ];
 
 /** Runs every rule over one revision, and the change rules against `base` when given. */
