@@ -101,7 +101,8 @@ describe('a parse worker that dies', () => {
     const parsing = pool.parse(source.location, 1 << 20, many);
     await new Promise((res) => setTimeout(res, 50));
     await (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers[0]!.terminate();
-    await expect(parsing).rejects.toThrow('parse worker exited with code 1 before finishing');
+    // terminate() ends it with code 1, or 0 when it was still starting up (a loaded machine): either way the load fails at once.
+    await expect(parsing).rejects.toThrow(/parse worker exited with code \d+ before finishing/);
     await pool.close();
   });
 });

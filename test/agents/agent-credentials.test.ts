@@ -321,6 +321,8 @@ describe('scale: 100,000 agents', () => {
     expect(m.size).toBe(count);
     expect(m.verdicts).toEqual({ ok: 33_334, forbidden: 33_333, unauthenticated: 33_333 });
     expect(m.bytesPerAgent).toBeLessThan(600);
-    expect(m.perSecond).toBeGreaterThan(50_000);
+    // The report path's goal is 10,000 reports/s; authentication alone must not be what limits it,
+    // even on a loaded CI machine (it does ~250,000/s when idle).
+    expect(m.perSecond).toBeGreaterThan(10_000);
   });
 });
