@@ -57,14 +57,21 @@ export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage,
     sendError(req, res, status, error, message, extra, headers);
   };
 
+  let refreshing: Promise<unknown> | undefined;
   /** Synchronous on the hot path; a promise only for an unknown token, when the file is looked at again. */
   const authenticate = (agentId: string, header: string | undefined): AuthVerdict | Promise<AuthVerdict> => {
     const verdict = options.credentials.authenticate(agentId, header);
-    // An agent added by `versiond agents add` while we run: look at the file again — at most
-    // every 250 ms, so a client spraying unknown tokens cannot make us stat it per request.
-    if (verdict !== 'unauthenticated' || !options.credentials.refreshIfChanged || header === undefined || options.now() - lastRefresh < 250) return verdict;
-    lastRefresh = options.now();
-    return options.credentials.refreshIfChanged().then(() => options.credentials.authenticate(agentId, header));
+    if (verdict !== 'unauthenticated' || !options.credentials.refreshIfChanged || header === undefined) return verdict;
+    // An agent added by `versiond agents add` while we run: look at the file again. Every
+    // unknown token that arrives meanwhile waits for that same look (a fleet registered at
+    // once is let in together); a new look starts at most every 250 ms, so a client spraying
+    // unknown tokens cannot make us stat the file per request.
+    if (refreshing === undefined) {
+      if (options.now() - lastRefresh < 250) return verdict;
+      lastRefresh = options.now();
+      refreshing = options.credentials.refreshIfChanged().finally(() => (refreshing = undefined));
+    }
+    return refreshing.then(() => options.credentials.authenticate(agentId, header));
   };
 
   return (req, res, agentId) => {

@@ -101,6 +101,24 @@ describe('agent protocol v1', () => {
     expect(res.status).toBe(200);
   });
 
+  it('agents registered together and reporting at once are all let in by the same look at the file', async () => {
+    await new Promise((r) => setTimeout(r, 300)); // past the throttle of the tests above
+    const other = await AgentCredentials.open(f.stateDir);
+    const ids = Array.from({ length: 20 }, (_, i) => `burst-${i}`);
+    const tokens: string[] = [];
+    for (const id of ids) tokens.push(await other.add(id));
+    const answers = await Promise.all(
+      ids.map((id, i) =>
+        fetch(`${f.controller.url}/v1/agents/${id}/report`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens[i]}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ sequence: 1, components: [] }),
+        }).then((r) => r.status),
+      ),
+    );
+    expect(answers).toEqual(ids.map(() => 200));
+  });
+
   it('answers other methods and paths with the protocol\'s errors', async () => {
     const get = await fetch(`${f.controller.url}/v1/agents/intruder/report`);
     expect(get.status).toBe(405);
