@@ -16,6 +16,9 @@ import { mirroredUrl } from '../../controller/artifacts/mirror-url.ts';
 import { verifyPackage } from '../../controller/artifacts/verify-package.ts';
 import type { ArtifactRef } from './protocol.ts';
 
+
+/** Waits before the second and third download attempts. */
+const DOWNLOAD_RETRIES_MS = [500, 2000];
 export type PackageOutcome =
   | { readonly ok: true; readonly path: string }
   /** `insecure`: it was obtained and did not verify (the reason starts with "package not secure"); otherwise it could not be obtained. */
@@ -53,7 +56,17 @@ export class PackageStore {
   async obtain(artifact: ArtifactRef, signal?: AbortSignal): Promise<PackageOutcome> {
     const kept = await this.verifyKept(artifact);
     if (kept !== 'missing') return kept;
-    return this.download(artifact, signal);
+    // A download that did not get the bytes (a keep-alive socket the mirror had closed, a
+    // 503) is tried twice more before the command fails: a failed stage stays failed until a
+    // person bumps retryFailed, which a passing network error must not cost. Bytes that do
+    // not verify are never retried.
+    let outcome = await this.download(artifact, signal);
+    for (const waitMs of DOWNLOAD_RETRIES_MS) {
+      if (outcome.ok || outcome.insecure || signal?.aborted) break;
+      await new Promise((r) => setTimeout(r, waitMs));
+      outcome = await this.download(artifact, signal);
+    }
+    return outcome;
   }
 
   /** The kept package of `artifact`, verified again now; `missing` when none is kept. */
