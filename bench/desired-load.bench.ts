@@ -20,11 +20,11 @@
  * report says it was cut short. --keep leaves the repository in place; --strict exits 1
  * when a goal is missed. Exits 1 when the repository is not valid or a check fails.
  */
+import { runIfMain } from './run-main.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatDiagnostic } from '../controller/desired/diagnostics.ts';
 import { DesiredStateLoader, type DesiredState } from '../controller/desired/load-desired-state.ts';
@@ -558,15 +558,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain(import.meta.url, main);

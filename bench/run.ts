@@ -7,6 +7,7 @@
  *   npm run bench [-- --files 10000 --json ...]
  */
 import { spawn } from 'node:child_process';
+import { runIfMain } from './run-main.ts';
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,12 +56,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return worst;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runIfMain(import.meta.url, main);

@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync, cpSync } from 'node:fs';
+import { controllerLoggerInto } from './memory-logger.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { AgentCredentials } from '../../controller/agents/agent-credentials.ts';
 import type { AgentCommand } from '../../controller/agents/agent-command.ts';
-import { createLogger } from '../../controller/observability/logger.ts';
 import { startController, type ControllerOptions, type RunningController } from '../../controller/run/controller.ts';
 import { startDemoPackageServer, type DemoPackageServer } from '../../agent/demo-package-server.ts';
 import type { ComponentReport, CommandResult } from '../../reconcilers/observed.ts';
@@ -68,16 +67,7 @@ export async function startFixture(options: {
   for (const id of options.agents) tokens.set(id, await credentials.add(id));
   const packages = await startDemoPackageServer();
   const logs: string[] = [];
-  const logger = createLogger({
-    level: 'debug',
-    pretty: false,
-    stream: new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        logs.push(chunk.toString());
-        cb();
-      },
-    }),
-  });
+  const logger = controllerLoggerInto(logs, 'debug');
   const controller = await startController({
     repo: options.repo.dir,
     stateDir,

@@ -4,11 +4,10 @@
  * next to it. Timings are short (1 s report interval) so rollouts take seconds.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { controllerLoggerInto } from '../../helpers/memory-logger.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { startDemoPackageServer, type DemoPackageServer } from '../../../agent/demo-package-server.ts';
-import { createLogger } from '../../../controller/observability/logger.ts';
 import { startController, type ControllerOptions, type RunningController } from '../../../controller/run/controller.ts';
 import type { TargetStatus } from '../../../reconcilers/contract.ts';
 import type { TargetId } from '../../../reconcilers/model/identity.ts';
@@ -45,16 +44,7 @@ export async function startHarness(repo: TempRepo, options: { credentials?: stri
   }
   const packages = await startDemoPackageServer();
   const logs: string[] = [];
-  const logger = createLogger({
-    level: 'info',
-    pretty: false,
-    stream: new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        logs.push(chunk.toString());
-        cb();
-      },
-    }),
-  });
+  const logger = controllerLoggerInto(logs, 'info');
   const controller = await startController({
     repo: repo.dir,
     stateDir: controllerState,
