@@ -16,8 +16,10 @@ export interface ComponentReport {
   readonly state?: 'running' | 'stopped' | 'installing' | 'failed';
   /** UMS servers run in `update` mode while being updated (seed 004). */
   readonly mode?: 'normal' | 'update';
-  /** Installed, waiting for a restart to finalise (seeds 001, 003). */
+  /** Installed, waiting for a restart to finalise (seeds 001, 003). Absent: no restart pending. */
   readonly pendingRestart?: boolean;
+  /** ISO-8601 time the running version was installed (seed 004: which server was updated last). */
+  readonly installedAt?: string;
   /** Versions a repository server (WRS) can hand to its devices (seeds 001, 003). */
   readonly serves?: readonly string[];
 }

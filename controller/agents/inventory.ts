@@ -135,6 +135,7 @@ export class ObservedInventory {
     if (c.state !== undefined) out.state = c.state;
     if (c.mode !== undefined) out.mode = c.mode;
     if (c.pendingRestart !== undefined) out.pendingRestart = c.pendingRestart;
+    if (c.installedAt !== undefined) out.installedAt = c.installedAt;
     if (c.serves !== undefined) out.serves = c.serves.map((v) => this.intern(v));
     return out;
   }

@@ -177,6 +177,7 @@ export class SimulatedDriver implements Driver {
     const c = this.component(product);
     c.version = this.behaviour.lieAboutVersion ?? version;
     c.state = 'running';
+    c.installedAt = new Date(this.clock()).toISOString();
     if (c.staged !== undefined && sameVersion(c.staged.version, version)) delete c.staged;
     if (c.mode !== undefined) c.mode = 'update'; // a UMS server runs on a local copy of the database until the migration
     if (command.target.startsWith('account/') && command.member !== 'infrastructure') c.pendingRestart = true;
