@@ -1,17 +1,29 @@
 /**
  * What the Domain reconciler knows of one server of a domain (the master or a slave) in one
- * pass: its declaration, its last report, and the facts the ordering rules of seed 000 ask
- * about (runs the release? holds the verified package? newer than desired? a command result?).
- * Pure: built from (desired, observed, previous status) only.
+ * pass: its declaration, its last report, and the facts the rules of seed 000 ask about.
+ * Pure: built from (desired, observed, previous status) only. Facts an agent did not report
+ * are kept as "unknown" (`versionKnown`, `stagedUnverified`, `state`), never as yes.
  */
+import type { CommandResult } from '../observed.ts';
 import type { Delivery, TargetStatus } from '../contract.ts';
 import { attempt } from '../command-id.ts';
 import { agentIdOf, type Domain } from '../model/desired.ts';
 import type { TargetId } from '../model/identity.ts';
-import { isNewer, isOlder, isValidVersion, versionsEqual } from '../model/version.ts';
-import { componentOf, type AgentObservation, type CommandResult } from '../observed.ts';
+import { isOlder, isValidVersion } from '../model/version.ts';
+import { componentOf, type AgentObservation, type ComponentReport } from '../observed.ts';
+import { newerVersion, RollbackContext, sameVersion } from './rollback.ts';
+
+export { newerVersion, sameVersion } from './rollback.ts';
 
 export type Role = 'master' | 'slave';
+
+/** Seed 000: "A partir de la version 6.1 … WSC permet de propager la mise à jour". */
+export const PROPAGATION_SINCE = '6.1';
+
+/** A valid version below 6.1, which WSC cannot propagate to (or propagate at all). */
+export function belowPropagation(version: string): boolean {
+  return isOlder(version, PROPAGATION_SINCE);
+}
 
 export interface Server {
   readonly name: string;
@@ -21,73 +33,58 @@ export interface Server {
   readonly delivery: Delivery;
   /** The master is updated by hand (`update: Manual`); always false for slaves. */
   readonly manual: boolean;
+  /** Reported within the heartbeat timeout. Never reported, or `online` absent: not online. */
   readonly online: boolean;
   /** `slave wd-lille offline since <lastSeen>` / `... has never reported`; undefined when online. */
   readonly offlineMessage: string | undefined;
-  /** The version the server last reported running, as reported (may be invalid: it is then simply not the desired one). */
+  /** The version the server last reported running, as reported (free text). */
   readonly observedVersion: string | undefined;
-  /** Reports an install under way (`state: installing`): a version not yet reported is no contradiction. */
-  readonly installing: boolean;
+  /** `observedVersion` is present and a version: nothing is decided from an unknown version. */
+  readonly versionKnown: boolean;
+  /** The process state it reports (`state`); undefined when not reported. */
+  readonly state: ComponentReport['state'];
   /** Reports the desired version (whatever its spelling: `6.01.4` equals `6.1.4`). */
   readonly runsDesired: boolean;
-  /** Reports a newer version than desired and is not being rolled back: left alone, reported. */
+  /** Reports a newer version than desired and Git did not roll it back: left alone, `MemberAhead`. */
   readonly ahead: boolean;
-  /** Holds the desired version staged, verified. */
+  /** Reports a newer version than desired and Git moved the version down: it is downgraded. */
+  readonly rollingBack: boolean;
+  /**
+   * Reports a valid version below 6.1 while the release is 6.1 or later: it cannot be propagated
+   * to, an operator updates it by hand. (A release below 6.1 is refused as a whole instead.)
+   */
+  readonly belowPropagation: boolean;
+  /** Holds the desired version staged, `verified: true`. */
   readonly stagedOk: boolean;
-  /** Holds the desired version staged but the agent's verification failed: the reason. */
+  /** Holds the desired version staged, `verified: false`: the agent's reason. */
   readonly stagedBad: string | undefined;
-  /** Reports any staged package of the desired version (verified or not). */
-  readonly stagedAny: boolean;
+  /** Holds the desired version staged without saying whether it verified: unknown, held. */
+  readonly stagedUnverified: boolean;
   /** Ids of the current attempts (`attempt`: the base id, or a retry id once `retryFailed` retries a failed step). */
   readonly stageId: string;
   readonly applyId: string;
   /** Results of the current attempts: a retried step has none until the agent reports the retry. */
   readonly stageResult: CommandResult | undefined;
   readonly applyResult: CommandResult | undefined;
-  /** The stage is being retried (`retryFailed` after its failure) and the retry has no final result yet: a bad staged package is what is retried. */
+  /** The stage is being retried (`retryFailed` after its failure) and the retry has no final result yet. */
   readonly stageRetrying: boolean;
-  /** Some stage or apply of this version has a result, in any attempt: the rollout touched this server. */
-  readonly tried: boolean;
   /**
-   * The package is on the server: staged and verified, or an apply of it was already run, in
-   * any attempt (agents may drop the staged report once they install). Propagation is done for it.
+   * The verified package is on the server: it runs the release, holds it staged and verified,
+   * or an apply of it already ran (agents may drop the staged report once they install) and it
+   * reports no staged package of it that failed or did not say. Propagation is done for it.
    */
   readonly propagated: boolean;
 }
 
-/** Still needs the release: neither runs it nor is left alone because it runs a newer one. */
+/** Still needs the release: neither runs it nor is left alone because it runs a newer one. Unknown needs it. */
 export function needsUpdate(s: Server): boolean {
   return !s.runsDesired && !s.ahead;
 }
 
-/** `a` is a valid version equal to `b`. Agents report free text; an invalid version is never "equal". */
-export function sameVersion(a: unknown, b: string): boolean {
-  return typeof a === 'string' && isValidVersion(a) && versionsEqual(a, b);
-}
-
-/** `a` is a valid version newer than `b`. */
-export function newerVersion(a: unknown, b: string): boolean {
-  return typeof a === 'string' && isValidVersion(a) && isNewer(a, b);
-}
-
-/**
- * Seed 000 rule 7: a server newer than desired is not downgraded, unless Git explicitly moved
- * the desired version down. The reconciler has no memory but the previous status, so:
- *  - the member's previous `desired` is newer than the current one: Git moved it down (rollback);
- *  - or the previous status already had this desired version, the member was already newer
- *    then and was not reported `Ahead`: a rollback decided on an earlier pass is still under
- *    way (without this, the second pass of a rollback would forget it and call the rest Ahead).
- */
-export function rollbackUnderWay(previous: TargetStatus | undefined, name: string, version: string): boolean {
-  const before = previous?.members.find((m) => m.name === name);
-  if (before === undefined || !isValidVersion(before.desired)) return false;
-  if (isOlder(version, before.desired)) return true;
-  return versionsEqual(version, before.desired) && before.state !== 'Ahead' && newerVersion(before.observed, version);
-}
-
 export function offlineMessage(role: Role, name: string, obs: AgentObservation | undefined): string | undefined {
   if (obs?.online === true) return undefined;
-  return obs?.lastSeen !== undefined ? `${role} ${name} offline since ${obs.lastSeen}` : `${role} ${name} has never reported`;
+  if (obs?.lastSeen !== undefined) return `${role} ${name} offline since ${obs.lastSeen}`;
+  return `${role} ${name} has never reported`;
 }
 
 export interface ServerInput {
@@ -102,6 +99,7 @@ export interface ServerInput {
 
 function server(
   input: ServerInput,
+  rollback: RollbackContext,
   member: { readonly name: string; readonly agent?: string },
   role: Role,
   delivery: Delivery,
@@ -112,11 +110,15 @@ function server(
   const obs = input.agents.get(agent);
   const component = componentOf(obs, product);
   const observedVersion = component?.version;
+  const versionKnown = typeof observedVersion === 'string' && isValidVersion(observedVersion);
   const runsDesired = sameVersion(observedVersion, version);
-  const ahead = newerVersion(observedVersion, version) && !rollbackUnderWay(input.previous, member.name, version);
-  const staged = component?.staged !== undefined && sameVersion(component.staged.version, version) ? component.staged : undefined;
-  const stagedOk = staged?.verified === true;
-  const stagedBad = staged !== undefined && !staged.verified ? (staged.reason ?? 'verification failed') : undefined;
+  const newer = newerVersion(observedVersion, version);
+  const rollingBack = newer && rollback.rolledBack(member.name, observedVersion);
+  const reported = component?.staged;
+  const staged = reported !== undefined && sameVersion(reported.version, version) ? reported : undefined;
+  const verified: unknown = staged?.verified;
+  const stagedOk = verified === true;
+  const stagedBad = verified === false ? (staged?.reason ?? 'verification failed') : undefined;
   const stage = attempt(obs, target, member.name, 'stage', version, input.retryFailed);
   const apply = attempt(obs, target, member.name, 'apply', version, input.retryFailed);
   // A retry exists only for a failed base result, so "the base id has a result" is "some attempt has".
@@ -130,28 +132,35 @@ function server(
     online: obs?.online === true,
     offlineMessage: offlineMessage(role, member.name, obs),
     observedVersion,
-    installing: component?.state === 'installing',
+    versionKnown,
+    state: component?.state,
     runsDesired,
-    ahead,
+    ahead: newer && !rollingBack,
+    rollingBack,
+    belowPropagation: versionKnown && belowPropagation(observedVersion) && !belowPropagation(version),
     stagedOk,
     stagedBad,
-    stagedAny: staged !== undefined,
+    stagedUnverified: staged !== undefined && typeof verified !== 'boolean',
     stageId: stage.id,
     applyId: apply.id,
     stageResult: stage.result,
     applyResult: apply.result,
     stageRetrying: stage.retryOf !== undefined && (stage.result === undefined || stage.result.status === 'running'),
-    tried: applied || stage.result !== undefined || stage.retryOf !== undefined,
-    propagated: runsDesired || stagedOk || applied,
+    propagated: runsDesired || stagedOk || (applied && staged === undefined),
   };
 }
 
-/** The master and the slaves, in declaration order. */
-export function serversOf(domain: Domain, input: ServerInput): { master: Server; slaves: Server[] } {
+/** The master and the slaves, in declaration order, and the rollback record to write in status. */
+export function serversOf(
+  domain: Domain,
+  input: ServerInput,
+): { master: Server; slaves: Server[]; rollback: RollbackContext } {
   const { master, slaves } = domain.spec;
+  const rollback = new RollbackContext(input.previous, input.version);
   return {
     // The schema defaults `update` to Manual; a document built without the loader may lack it.
-    master: server(input, master, 'master', 'push', (master.update ?? 'Manual') === 'Manual'),
-    slaves: slaves.map((s) => server(input, s, 'slave', s.sync === 'mailbox' ? 'mailbox' : 'push', false)),
+    master: server(input, rollback, master, 'master', 'push', (master.update ?? 'Manual') === 'Manual'),
+    slaves: slaves.map((s) => server(input, rollback, s, 'slave', s.sync === 'mailbox' ? 'mailbox' : 'push', false)),
+    rollback,
   };
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { artifactRef } from '../../reconcilers/artifact-ref.ts';
 import { commandId } from '../../reconcilers/command-id.ts';
 import type { Action, Command, ConditionType, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
-import { DOMAIN_REQUEUE, DOMAIN_STEPS, reconcileDomain } from '../../reconcilers/domain.ts';
+import { DOMAIN_REQUEUE, DOMAIN_STEPS, reconcileDomain } from '../../reconcilers/domain/reconcile.ts';
 import type { MasterUpdate, Release, SyncMode } from '../../reconcilers/model/desired.ts';
 import { isNewer, isValidVersion, versionsEqual } from '../../reconcilers/model/version.ts';
 import type { ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
@@ -154,23 +154,26 @@ describe('seed 000: every server of the domain must be reachable before anything
     for (const s of r.plan) expect(s.blockedBy?.reason).toBe('ServerUnreachable');
   });
 
-  it('once the update has started, an offline slave only waits itself; the others are propagated to', () => {
+  it('once the master was updated by hand, an offline slave still holds every slave: nothing is propagated', () => {
     const r = run(domain(), world({ ...MASTER_DONE, 'wd-lille': at('6.1.3', { online: false }) }));
-    expect(sent(r)).toEqual(['stage wd-nantes', 'stage wd-paris-s1']);
-    expect(r.plan.find((s) => s.member === 'wd-lille' && s.action === 'stage')?.blockedBy).toEqual({
-      category: 'waiting',
-      reason: 'SlaveOffline',
-      message: `slave wd-lille offline since ${LAST_SEEN}`,
-    });
+    expect(r.commands).toEqual([]);
+    const blocker = { category: 'waiting', reason: 'ServerUnreachable', message: `every server of the domain must be reachable before anything is propagated or applied: slave wd-lille offline since ${LAST_SEEN}` };
+    for (const s of r.plan) expect(s.blockedBy).toEqual(blocker);
     expect(member(r, 'wd-lille')).toMatchObject({ state: 'Waiting', message: `slave wd-lille offline since ${LAST_SEEN}` });
-    expect(r.status.phase).toBe('Progressing');
+    expect(r.status.phase).toBe('Waiting');
+    expect(cond(r, 'Reconciling')).toMatchObject({ reason: 'ServerUnreachable', message: blocker.message });
   });
 
-  it('once the update has started, an offline slave that already holds the package waits itself while the others are applied', () => {
+  it('once every slave holds the package, an offline slave still holds every apply', () => {
     const r = run(domain(), world({ ...ALL_STAGED, 'wd-lille': at('6.1.3', { staged: '6.1.4', online: false }) }));
-    expect(sent(r)).toEqual(['apply wd-nantes', 'apply wd-paris-s1']);
-    expect(r.plan.find((s) => s.member === 'wd-lille')?.blockedBy?.reason).toBe('SlaveOffline');
-    expect(member(r, 'wd-lille')?.state).toBe('Staged');
+    expect(r.commands).toEqual([]);
+    for (const s of r.plan) expect(s.blockedBy?.reason).toBe('ServerUnreachable');
+    expect(member(r, 'wd-lille')?.state).toBe('Waiting');
+    expect(member(r, 'wd-nantes')?.state).toBe('Staged');
+  });
+
+  it('a converged domain does not ask for reachability: an offline server that runs the release changes nothing', () => {
+    expect(run(domain(), world({ ...CONVERGED, 'wd-lille': at('6.1.4', { online: false }) })).status.phase).toBe('Converged');
   });
 });
 
@@ -237,11 +240,11 @@ describe('seed 000: the master is updated first', () => {
     for (const c of r.commands) if (c.member === MASTER) expect(c.delivery).toBe('push');
   });
 
-  it('a master newer than the release is reported Ahead and not downgraded; nothing is propagated', () => {
+  it('a master newer than the release is reported Ahead and not downgraded; nothing is propagated; a person decides', () => {
     const r = run(domain({ update: 'Controller' }), world({ ...BEFORE, [MASTER]: at('6.1.5') }));
     expect(r.commands).toEqual([]);
-    expect(r.status.phase).toBe('Waiting');
-    expect(cond(r, 'Reconciling')?.reason).toBe('MemberAhead');
+    expect(r.status.phase).toBe('Blocked');
+    expect(cond(r, 'Stalled')?.reason).toBe('MemberAhead');
     expect(member(r, MASTER)).toMatchObject({ state: 'Ahead', observed: '6.1.5' });
     expect(member(r, MASTER)?.message).toContain('newer than 6.1.4');
   });
@@ -320,11 +323,11 @@ describe('seed 000: done means every server of the domain reports the same versi
     expect(run(domain(), world(CONVERGED, {})).status.phase).toBe('Converged');
   });
 
-  it('a slave newer than the release is reported Ahead, not downgraded, and the domain is not converged', () => {
+  it('a slave newer than the release is reported Ahead, not downgraded, and the domain is Blocked, not converged', () => {
     const r = run(domain(), world({ ...CONVERGED, 'wd-paris-s1': at('6.1.5') }));
     expect(r.commands).toEqual([]);
-    expect(r.status.phase).toBe('Waiting');
-    expect(cond(r, 'Reconciling')?.reason).toBe('MemberAhead');
+    expect(r.status.phase).toBe('Blocked');
+    expect(cond(r, 'Stalled')?.reason).toBe('MemberAhead');
     expect(member(r, 'wd-paris-s1')).toMatchObject({ state: 'Ahead', observed: '6.1.5' });
     expect(r.plan).toEqual([]);
     // ... and it stays so on the next pass.
@@ -349,7 +352,7 @@ describe('seed 000: done means every server of the domain reports the same versi
       expect(trace.last.status.summary).toBe('4/4 servers at 6.1.3');
     } else {
       expect(trace.passes).toEqual([]);
-      expect(trace.last.status.phase).toBe('Waiting');
+      expect(trace.last.status.phase).toBe('Blocked');
       expect(trace.last.status.members.every((m) => m.state === 'Ahead')).toBe(true);
     }
   });
@@ -476,6 +479,7 @@ describe('seed 000 / design §1: level-triggered, deterministic, restartable', (
     expect(DOMAIN_STEPS).toEqual([
       'reconcileRelease',
       'reconcilePackage',
+      'reconcilePropagationSupport',
       'reconcileReachability',
       'reconcileMaster',
       'reconcilePropagation',
@@ -606,15 +610,16 @@ describe('seed 000: invariants over random domains and fleets (seeded)', () => {
     for (const name of names) {
       if (chance(0.04)) continue; // never reported
       const version = pick(['6.1.3', '6.1.4', '6.1.4', '6.1.5', '6.01.4', 'garbage', undefined]);
-      const staged = pick([undefined, undefined, { version: '6.1.4', verified: true }, { version: '6.1.4', verified: false, reason: 'bad signature' }, { version: '6.1.3', verified: true }]);
+      const state = pick(['running', 'running', 'running', 'running', 'installing', 'stopped', undefined] as const);
+      const staged = pick([undefined, undefined, { version: '6.1.4', verified: true }, { version: '6.1.4', verified: true }, { version: '6.1.4', verified: true }, { version: '6.1.4', verified: false, reason: 'bad signature' }, { version: '6.1.3', verified: true }]);
       const results: CommandResult[] = [];
       for (const action of ['stage', 'apply'] as const) {
         if (chance(0.15)) results.push(result(name, action, pick(['succeeded', 'failed', 'running'] as const), 'agent says'));
       }
       agents[name] = {
-        online: chance(0.8),
+        online: chance(0.93),
         lastSeen: LAST_SEEN,
-        components: [{ product: PRODUCT, ...(version ? { version } : {}), ...(staged ? { staged } : {}) }],
+        components: [{ product: PRODUCT, ...(version ? { version } : {}), ...(state ? { state } : {}), ...(staged ? { staged } : {}) }],
         results,
       };
     }
@@ -635,7 +640,7 @@ describe('seed 000: invariants over random domains and fleets (seeded)', () => {
   }
 
   it(`holds the ordering rules on ${CASES} random cases`, () => {
-    const seen = { slaveStage: 0, slaveApply: 0, masterCommand: 0, failed: 0, blocked: 0, converged: 0, startedWithOffline: 0, ahead: 0 };
+    const seen = { slaveStage: 0, slaveApply: 0, masterCommand: 0, failed: 0, blocked: 0, converged: 0, startedHeldByOffline: 0, ahead: 0 };
     for (let seed = 1; seed <= CASES; seed++) {
       const { d, obs, previous, update, names, slaveNames, artifact } = generate(seed);
       const r = reconcileDomain(d, obs, previous, NOW);
@@ -651,8 +656,8 @@ describe('seed 000: invariants over random domains and fleets (seeded)', () => {
 
       // no command at all unless the package is verified
       if (artifact !== 'verified') expect(r.commands, ctx).toEqual([]);
-      // no command before the start unless every server is online
-      if (!started && !names.every((n) => agent(n)?.online === true)) expect(r.commands, ctx).toEqual([]);
+      // no command at all while a server of the domain is unreachable (before the start or after it)
+      if (!names.every((n) => agent(n)?.online === true)) expect(r.commands, ctx).toEqual([]);
       // never a command to a manual master
       if (update === 'Manual') expect(r.commands.filter((c) => c.member === MASTER), ctx).toEqual([]);
       for (const c of r.commands) {
@@ -662,8 +667,9 @@ describe('seed 000: invariants over random domains and fleets (seeded)', () => {
         expect(c.id, ctx).toBe(commandId(TARGET, c.member, c.action, DESIRED));
         expect(c.artifact, ctx).toEqual(artifactRef(R614));
         if (c.member !== MASTER) {
-          // no stage/apply to a slave unless the master runs the desired version
+          // no stage/apply to a slave unless the master runs the desired version (and says it is running)
           expect(runs(MASTER), ctx).toBe(true);
+          expect(comp(MASTER)?.state, ctx).toBe('running');
           expect(c.delivery, ctx).toBe(d.object.spec.slaves.find((s) => s.name === c.member)?.sync === 'mailbox' ? 'mailbox' : 'push');
         } else {
           expect(c.delivery, ctx).toBe('push');
@@ -706,7 +712,7 @@ describe('seed 000: invariants over random domains and fleets (seeded)', () => {
       if (r.status.phase === 'Failed') seen.failed++;
       if (r.status.phase === 'Blocked') seen.blocked++;
       if (r.status.phase === 'Converged') seen.converged++;
-      if (started && r.commands.length > 0 && !names.every((n) => agent(n)?.online === true)) seen.startedWithOffline++;
+      if (started && r.plan.length > 0 && !names.every((n) => agent(n)?.online === true)) seen.startedHeldByOffline++;
       if (r.status.members.some((m) => m.state === 'Ahead')) seen.ahead++;
     }
     // the generator reaches every interesting situation (else the invariants above prove little)

@@ -1,0 +1,20 @@
+/**
+ * Step 1: the domain names a declared Release with a valid version. Else there is no version
+ * to compare with: the reconciler stops (Blocked, `ReleaseNotFound` / `ReleaseInvalid`).
+ */
+import type { DesiredInput } from '../contract.ts';
+import type { Outcome } from '../engine/index.ts';
+import type { Release } from '../model/desired.ts';
+import { isValidVersion } from '../model/version.ts';
+
+export function reconcileRelease(desired: DesiredInput<'Domain'>): { release: Release } | Outcome {
+  const name = desired.object.spec.release;
+  const release = desired.releases.get(name);
+  const quoted = JSON.stringify(name);
+  if (release === undefined) return { reason: 'ReleaseNotFound', message: `release ${quoted} is not declared` };
+  if (!isValidVersion(release.spec.version)) {
+    const message = `release ${quoted} has an invalid version ${JSON.stringify(release.spec.version)}`;
+    return { reason: 'ReleaseInvalid', message };
+  }
+  return { release };
+}
