@@ -1,7 +1,7 @@
 /**
  * Benchmark: planning an account (issue 5). Builds, in memory, an account of N devices behind
  * W repository servers (the shape the loader produces), an observed snapshot where every
- * WRS already serves the new version and every device still runs the old one (the worst
+ * WRS already runs and serves the new version and every device still runs the old one (the worst
  * case: every device needs a command), and times `reconcileAccount` on it.
  *
  *   node --expose-gc --import tsx bench/plan-account.bench.ts [--json]
@@ -10,7 +10,7 @@
  * memory per device (heap the reconcile allocates and the result keeps).
  */
 import os from 'node:os';
-import { reconcileAccount } from '../reconcilers/account.ts';
+import { reconcileAccount } from '../reconcilers/account/reconcile.ts';
 import { RECONCILERS } from '../reconcilers/registry.ts';
 import type { Account, Release } from '../reconcilers/model/desired.ts';
 import { ReleaseIndex } from '../reconcilers/model/release-index.ts';
@@ -57,7 +57,7 @@ function scenario(devices: number, wrsCount: number, waves = false) {
   };
   const agents = new Map<string, AgentObservation>();
   const seen = new Date(NOW - 5000).toISOString();
-  for (const w of wrs) agents.set(w.name, { agent: w.name, online: true, lastSeen: seen, components: [{ product: 'w360-core', version: '4.3.0', state: 'running' }], results: [] });
+  for (const w of wrs) agents.set(w.name, { agent: w.name, online: true, lastSeen: seen, components: [{ product: 'w360-core', version: '4.3.0', state: 'running', serves: ['4.2.1', '4.3.0'] }], results: [] });
   for (const d of list) agents.set(d.name, { agent: d.name, online: true, lastSeen: seen, components: [{ product: 'w360-core', version: '4.2.1', state: 'running' }], results: [] });
   const observed: Observed = { agents, artifacts: new Map([['w360-core-4.3.0', { release: 'w360-core-4.3.0', status: 'verified' }]]) };
   const releases = new ReleaseIndex([release('w360-core-4.2.1', '4.2.1', ['previous']), release('w360-core-4.3.0', '4.3.0', ['stable'])]);

@@ -75,7 +75,14 @@ export function rolloutFacts(details: Readonly<Record<string, unknown>> | undefi
     const ring = promotion['testRing'];
     if (isObj(ring)) lines.push(`test ring: ${num(ring['converged']) ?? 0}/${num(ring['of']) ?? 0} at ${str(ring['version'])}`);
     const held = promotion['held'];
-    if (isObj(held)) lines.push(`promotion: production waits — ${str(held['message'])}`);
+    if (isObj(held)) {
+      // The gate holds only members that need the version: none may need it (production runs it already).
+      lines.push(
+        num(held['steps']) === 0
+          ? `promotion: ${str(held['version'])} not admitted, and no production member needs it — ${str(held['message'])}`
+          : `promotion: production waits — ${str(held['message'])}`,
+      );
+    }
     const prod = promotion['production'];
     if (isObj(prod)) {
       const via = str(prod['via']);

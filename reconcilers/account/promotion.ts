@@ -1,38 +1,44 @@
 /**
- * Promotion to production (issue 8, item 3): when an account declares a test ring, a version
- * reaches its production members (everyone on `defaultTag`) only after it converged on the
- * test ring — unless `spec.promotion.override` names that version, with a reason.
+ * Promotion to production (seed 001, "Étape 1 : Phase de test" before "Étape 3 : migration de
+ * la production"): when an account declares a test ring, a version reaches its production
+ * members (everyone on `defaultTag` outside the ring) only after it converged on the test
+ * ring — unless `spec.promotion.override` names that version, with a reason.
  *
- * The reconciler's only memory is its previous status (committed to Git), so what it must
- * remember lives in `status.details.promotion`, read back on the next pass:
+ * Safety facts come from observations or from Git, never from the process: convergence is
+ * seen in the test ring's reports on this pass, or read from the previous status committed in
+ * Git (`details.promotion.tested`), which `run` and `plan` read alike. Without either,
+ * production is HELD. What status writes, in `details.promotion`:
  *
  *   testRing    { version, converged, of }   the test ring now: its version and how many of its
- *                                             members report it (installed, restart done)
+ *                                             members report it (installed, restarted)
  *   tested      [{ version, at }]            versions that converged on the test ring, each once,
  *                                             newest last, the last TESTED_LIMIT kept
  *   production  { version, via, at, reason? } the version production was let to run, and how:
- *                                             `test-ring`, `override` (with its reason),
- *                                             `rollback`, `baseline`
- *   held        { version, message }         production's version while it may not run yet
+ *                                             `test-ring`, `override` (with its reason), `rollback`
+ *   held        { version, message, steps }  production's version while it may not run yet, and how
+ *                                            many production steps wait for it (0: none needs it)
  *
- * The production version V is admitted, first that applies:
- *   1. V is in `tested` (it converged on the test ring, on this pass or an earlier one);
- *   2. V is already `production`'s version: admitted on an earlier pass — a device added later
- *      gets it too, and removing an override afterwards does not take it back out;
+ * Precondition `production-admitted`: the production version V is admitted, first that applies:
+ *   1. V converged on the test ring: every declared test-ring member reports V installed and
+ *      restarted on this pass (observed), or `tested` in the previous status lists it (Git);
+ *   2. the previous status admitted V already (`production.version`, Git) — a device added
+ *      later gets it too, and removing an override afterwards does not take it back out;
  *   3. `spec.promotion.override.version` names V (status says so, with the reason);
- *   4. V is older than `production`'s version: a rollback (seeds 001, 003) is never held — the
- *      gate guards versions going forward into production, not a way back;
- *   5. nothing is remembered yet (`production` absent: the first status of the account, or a
- *      test ring just declared on an account already in production) and V is what production
- *      already had — no previous status, or production members desired V in it — and V was not
- *      held there: the gate starts from what production runs (`baseline`).
- * Otherwise production is HELD: its members get no command and wait (`AwaitingTestRing`).
+ *   4. V is OLDER than what production ran before, by Git: the previous status's
+ *      `production.version`, or, when the previous status had no test ring, the newest version
+ *      its production members desired — a rollback (seeds 001, 003) is a way back, not forward.
+ * Otherwise production is HELD (`AwaitingTestRing`): its members get no command. There is no
+ * "baseline" admission: a first pass, a restarted controller and `plan` without an earlier
+ * status hold V like any untested version, and say what is missing. The production members
+ * never held are those already running V (nothing to do). A `production` record `via:
+ * baseline` written by an earlier versiond is not trusted (it was admitted without evidence).
  *
  * Without a test ring nothing is held; remembered `tested` versions are kept (a ring declared
- * again later still knows them), `production` is dropped (the baseline is taken again).
- * Pure: `now` is a parameter; times are written with `new Date(now).toISOString()`.
+ * again later still knows them). Pure: `now` is a parameter.
  */
 import type { Blocker, TargetStatus } from '../contract.ts';
+import type { Precondition } from '../engine/index.ts';
+import { SATISFIED, unsatisfied } from '../engine/index.ts';
 import { compareVersions, isValidVersion, versionsEqual } from '../model/version.ts';
 
 /** How many tested versions status remembers (a test ring sees a few versions a year). */
@@ -40,8 +46,8 @@ export const TESTED_LIMIT = 20;
 /** The blocker reason of production steps held by the gate. */
 export const AWAITING_TEST_RING = 'AwaitingTestRing';
 
-export type Admission = 'test-ring' | 'override' | 'rollback' | 'baseline';
-const ADMISSIONS: readonly string[] = ['test-ring', 'override', 'rollback', 'baseline'] satisfies Admission[];
+export type Admission = 'test-ring' | 'override' | 'rollback';
+const ADMISSIONS: readonly string[] = ['test-ring', 'override', 'rollback'] satisfies Admission[];
 
 export interface TestedVersion {
   readonly version: string;
@@ -72,7 +78,14 @@ export interface PromotionDetails {
   readonly testRing?: TestRingProgress;
   readonly tested: readonly TestedVersion[];
   readonly production?: ProductionAdmission;
-  readonly held?: { readonly version: string; readonly message: string };
+  readonly held?: { readonly version: string; readonly message: string; readonly steps?: number };
+}
+
+/** What the previous status (Git) tells the gate. */
+export interface Remembered {
+  readonly details: PromotionDetails | undefined;
+  /** The previous status declared a test ring (it carried `details.promotion.testRing`). */
+  readonly ringThen: boolean;
 }
 
 export interface PromotionInput {
@@ -80,11 +93,13 @@ export interface PromotionInput {
   readonly version: string;
   /** The test ring's progress; undefined when the account declares no test ring. */
   readonly ring: TestRingProgress | undefined;
+  /** Test-ring members not (yet) at the ring's version, restarted: the first few, for the message. */
+  readonly ringPending: readonly string[];
   readonly override: { readonly version: string; readonly reason: string } | undefined;
-  /** `readPromotion(previous)`. */
-  readonly remembered: PromotionDetails | undefined;
-  /** Rule 5's "V is what production already had": asked only when nothing is remembered of production. */
-  readonly productionHad: () => boolean;
+  /** `readPromotion(previous)`; undefined: no previous status. */
+  readonly remembered: Remembered | undefined;
+  /** The newest version production members desired in the previous status (Git), asked only for rule 4. */
+  readonly productionDesiredBefore: () => string | undefined;
   readonly now: number;
 }
 
@@ -96,92 +111,161 @@ export interface PromotionDecision {
   readonly reminders: readonly string[];
 }
 
+/** The gate as a precondition, for README and status: see the rules above. */
+export const productionAdmitted: Precondition<PromotionInput> = {
+  name: 'production-admitted',
+  reads: [
+    'every test-ring member: component version, pendingRestart, state (and, for a WRS, our command results)',
+    'previous status (Git): details.promotion.tested, details.promotion.production, members[].desired',
+    'spec.promotion.override',
+  ],
+  check: (input) => {
+    const d = decidePromotion(input);
+    return d.hold === undefined ? SATISFIED : unsatisfied(d.hold.reason, d.hold.message);
+  },
+};
+
 export function decidePromotion(input: PromotionInput): PromotionDecision {
   const { version, ring, override, remembered, now } = input;
+  const before = remembered?.details;
   if (ring === undefined) {
-    const reminders = override === undefined ? [] : [`spec.promotion.override (${override.version}) has no effect: the account declares no test ring`];
-    const details = remembered !== undefined && remembered.tested.length > 0 ? { tested: remembered.tested } : undefined;
+    const reminders =
+      override === undefined
+        ? []
+        : [`spec.promotion.override (${override.version}) has no effect: the account declares no test ring`];
+    const details = before !== undefined && before.tested.length > 0 ? { tested: before.tested } : undefined;
     return { details, hold: undefined, reminders };
   }
   const at = new Date(now).toISOString();
-  const tested = [...(remembered?.tested ?? [])];
+  const tested = [...(before?.tested ?? [])];
   if (ring.of > 0 && ring.converged === ring.of && !tested.some((t) => sameVersion(t.version, ring.version))) {
     tested.push({ version: ring.version, at });
     if (tested.length > TESTED_LIMIT) tested.splice(0, tested.length - TESTED_LIMIT);
   }
-  const before = remembered?.production;
+  const admitted = before?.production;
   const overridden = override !== undefined && sameVersion(override.version, version);
 
   let production: ProductionAdmission | undefined;
   if (tested.some((t) => sameVersion(t.version, version))) {
-    production = before !== undefined && before.via === 'test-ring' && sameVersion(before.version, version) ? before : { version, via: 'test-ring', at };
-  } else if (before !== undefined && sameVersion(before.version, version)) {
-    production = before;
+    production =
+      admitted !== undefined && admitted.via === 'test-ring' && sameVersion(admitted.version, version)
+        ? admitted
+        : { version, via: 'test-ring', at };
+  } else if (admitted !== undefined && sameVersion(admitted.version, version)) {
+    production = admitted;
   } else if (overridden) {
     production = { version, via: 'override', at, reason: override.reason };
-  } else if (before !== undefined && isOlder(version, before.version)) {
+  } else if (isOlder(version, ranBefore(input))) {
     production = { version, via: 'rollback', at };
-  } else if (before === undefined && !(remembered?.held !== undefined && sameVersion(remembered.held.version, version)) && input.productionHad()) {
-    production = { version, via: 'baseline', at };
   }
 
   const reminders: string[] = [];
   if (override !== undefined) {
     if (!overridden) {
-      reminders.push(`spec.promotion.override names ${override.version}, not the production version ${version}: it has no effect (remove it)`);
+      reminders.push(
+        `spec.promotion.override names ${override.version}, not the production version ${version}: ` +
+          'it has no effect (remove it)',
+      );
     } else if (production?.via === 'override') {
-      reminders.push(`${version} was let into production without converging on the test ring, by spec.promotion.override: ${override.reason}`);
+      reminders.push(
+        `${version} was let into production without converging on the test ring, ` +
+          `by spec.promotion.override: ${override.reason}`,
+      );
     } else if (production?.via === 'test-ring') {
       reminders.push(`spec.promotion.override is not needed: ${version} converged on the test ring (remove it)`);
     }
   }
 
-  if (production !== undefined && sameVersion(production.version, version)) {
-    return { details: { testRing: ring, tested, production }, hold: undefined, reminders };
-  }
-  const message = heldMessage(version, ring);
-  const details: PromotionDetails = { testRing: ring, tested, ...(before !== undefined ? { production: before } : {}), held: { version, message } };
+  if (production !== undefined) return { details: { testRing: ring, tested, production }, hold: undefined, reminders };
+  const message = heldMessage(version, ring, input.ringPending, remembered !== undefined);
+  const details: PromotionDetails = {
+    testRing: ring,
+    tested,
+    ...(admitted !== undefined ? { production: admitted } : {}),
+    held: { version, message },
+  };
   return { details, hold: { category: 'waiting', reason: AWAITING_TEST_RING, message }, reminders };
 }
 
-function heldMessage(version: string, ring: TestRingProgress): string {
-  if (ring.of === 0) return `${version} cannot converge on the test ring: it has no members (declare testRing members, or spec.promotion.override with a reason)`;
+/** Rule 4: what production ran before, by Git — its admitted version, or (no ring then) what its members desired. */
+function ranBefore(input: PromotionInput): string | undefined {
+  const r = input.remembered;
+  if (r === undefined) return undefined;
+  if (r.details?.production !== undefined) return r.details.production.version;
+  return r.ringThen ? undefined : input.productionDesiredBefore();
+}
+
+function heldMessage(version: string, ring: TestRingProgress, pending: readonly string[], hadStatus: boolean): string {
+  const noStatus = hadStatus ? '' : '; no earlier status in Git records it as tested';
+  if (ring.of === 0)
+    return (
+      `${version} cannot converge on the test ring: it has no members ` +
+      '(declare testRing members, or spec.promotion.override with a reason)'
+    );
   if (!sameVersion(ring.version, version)) {
-    return `${version} has not converged on the test ring, which runs ${ring.version}: production waits until it has, or until spec.promotion.override lets it through`;
+    return (
+      `${version} has not converged on the test ring, which runs ${ring.version}: ` +
+      `production waits until it has, or until spec.promotion.override lets it through${noStatus}`
+    );
   }
-  return `${version} has not converged on the test ring yet (${ring.converged}/${ring.of} test members)`;
+  const rest = ring.of - ring.converged - pending.length;
+  const who =
+    pending.length > 0
+      ? `; not yet at ${version}, restarted: ${pending.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`
+      : '';
+  const progress = `${ring.converged}/${ring.of} test members`;
+  return `${version} has not converged on the test ring yet (${progress})${who}${noStatus}`;
 }
 
 /**
  * What the previous status remembers (`details.promotion`), read back from Git: malformed
  * entries are dropped rather than trusted, so a hand-edited status cannot promote anything
- * it does not spell out.
+ * it does not spell out; a `baseline` admission (earlier versiond) is dropped too.
+ * Undefined when there is no previous status.
  */
-export function readPromotion(previous: TargetStatus | undefined): PromotionDetails | undefined {
-  const raw = previous?.details?.['promotion'];
-  if (!isRecord(raw)) return undefined;
+export function readPromotion(previous: TargetStatus | undefined): Remembered | undefined {
+  if (previous === undefined) return undefined;
+  const raw = previous.details?.['promotion'];
+  if (!isRecord(raw)) return { details: undefined, ringThen: false };
   const tested: TestedVersion[] = [];
   if (Array.isArray(raw['tested'])) {
     for (const t of raw['tested'] as unknown[]) {
-      if (isRecord(t) && isVersion(t['version']) && typeof t['at'] === 'string') tested.push({ version: t['version'], at: t['at'] });
+      if (isRecord(t) && isVersion(t['version']) && typeof t['at'] === 'string')
+        tested.push({ version: t['version'], at: t['at'] });
     }
   }
   const p = raw['production'];
   const production =
-    isRecord(p) && isVersion(p['version']) && typeof p['via'] === 'string' && ADMISSIONS.includes(p['via']) && typeof p['at'] === 'string'
-      ? { version: p['version'], via: p['via'] as Admission, at: p['at'], ...(typeof p['reason'] === 'string' ? { reason: p['reason'] } : {}) }
+    isRecord(p) &&
+    isVersion(p['version']) &&
+    typeof p['via'] === 'string' &&
+    ADMISSIONS.includes(p['via']) &&
+    typeof p['at'] === 'string'
+      ? {
+          version: p['version'],
+          via: p['via'] as Admission,
+          at: p['at'],
+          ...(typeof p['reason'] === 'string' ? { reason: p['reason'] } : {}),
+        }
       : undefined;
   const h = raw['held'];
-  const held = isRecord(h) && isVersion(h['version']) && typeof h['message'] === 'string' ? { version: h['version'], message: h['message'] } : undefined;
-  return { tested: tested.slice(-TESTED_LIMIT), ...(production ? { production } : {}), ...(held ? { held } : {}) };
+  const held =
+    isRecord(h) && isVersion(h['version']) && typeof h['message'] === 'string'
+      ? { version: h['version'], message: h['message'] }
+      : undefined;
+  const ringThen = isRecord(raw['testRing']) || held !== undefined || production !== undefined;
+  return {
+    details: { tested: tested.slice(-TESTED_LIMIT), ...(production ? { production } : {}), ...(held ? { held } : {}) },
+    ringThen,
+  };
 }
 
 function sameVersion(a: string, b: string): boolean {
   return a === b || (isValidVersion(a) && isValidVersion(b) && versionsEqual(a, b));
 }
 
-function isOlder(a: string, b: string): boolean {
-  return isValidVersion(a) && isValidVersion(b) && compareVersions(a, b) < 0;
+function isOlder(a: string, b: string | undefined): boolean {
+  return b !== undefined && isValidVersion(a) && isValidVersion(b) && compareVersions(a, b) < 0;
 }
 
 function isVersion(v: unknown): v is string {

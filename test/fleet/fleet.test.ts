@@ -77,7 +77,7 @@ agents:
       return s?.members.filter((m) => m.state !== 'Updated').length === 1 ? s : undefined;
     }, 10_000, 'globex-cebox to wait on one device');
     expect(globex.phase).toBe('Waiting');
-    expect(globex.members.find((m) => m.state !== 'Updated')).toMatchObject({ name: 'globex-cb-002', state: 'Waiting', message: 'WRS globex-wrs-1 does not serve 2.9.0 yet' });
+    expect(globex.members.find((m) => m.state !== 'Updated')).toMatchObject({ name: 'globex-cb-002', state: 'Waiting', message: 'WRS globex-wrs-1 does not serve 2.9.0 yet: it runs 3.0.0-rc.1' });
     // The fleet's own view of the machines may trail the controller's status by a report.
     await eventually(() => fleet.convergence().atDesired === 31, 10_000, `31 of 32 machines at their desired version (${JSON.stringify(fleet.convergence())})`);
     expect(fleet.convergence()).toEqual({ total: 32, atDesired: 31 });

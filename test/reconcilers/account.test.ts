@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reconcileAccount } from '../../reconcilers/account.ts';
+import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
 import { artifactRef } from '../../reconcilers/artifact-ref.ts';
 import { commandId } from '../../reconcilers/command-id.ts';
 import type { Command, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
@@ -52,10 +52,15 @@ function at(version: string, extra: Partial<ComponentReport> & Omit<AgentSpec, '
   return { components: [running(P, version, component)], ...(online === undefined ? {} : { online }), ...(lastSeen ? { lastSeen } : {}), ...(results ? { results } : {}), ...(facts ? { facts } : {}) };
 }
 
-/** Every member at `version`, then the overrides. */
+/** A WRS at `version`, restarted, serving it (what a WRS agent reports once restarted). */
+function wrsAt(version: string, extra: Parameters<typeof at>[1] = {}): AgentSpec {
+  return at(version, { serves: [version], ...extra });
+}
+
+/** Every member at `version` (a WRS serving it), then the overrides. */
 function fleet(version: string, over: Record<string, AgentSpec | null> = {}): Record<string, AgentSpec> {
   const out: Record<string, AgentSpec> = {};
-  for (const m of MEMBERS) out[m] = at(version);
+  for (const m of MEMBERS) out[m] = m.startsWith('wrs-') ? wrsAt(version) : at(version);
   for (const [k, v] of Object.entries(over)) {
     if (v === null) delete out[k];
     else out[k] = v;
@@ -85,6 +90,12 @@ const ok = (id: string, status: CommandResult['status'], message?: string): Comm
 // seed 003: the cloud infrastructure
 const CLOUD_RELEASES = [release('cebox-cloud-2026.10.2', 'cebox-cloud', '2026.10.2'), release('cebox-cloud-2026.11.0', 'cebox-cloud', '2026.11.0')];
 const CLOUD_VERIFIED: Record<string, ArtifactCheck['status']> = { 'cebox-cloud-2026.10.2': 'verified', 'cebox-cloud-2026.11.0': 'verified' };
+/** A previous status (as read from Git) whose production was admitted at `version` after the test ring converged on it. */
+function admitted(version: string): TargetStatus {
+  const at = new Date(NOW - 86_400_000).toISOString();
+  const base = reconcileAccount(input(desired('Account', 'acme', spec()), releases(version)), observed({}, {}), undefined, NOW - 86_400_000).status;
+  return { ...base, details: { promotion: { tested: [{ version, at }], production: { version, via: 'test-ring', at } } } };
+}
 const infraAt = (version: string, extra: Omit<AgentSpec, 'components'> = {}): AgentSpec => ({ components: [running('cebox-cloud', version)], ...extra });
 
 // ------------------------------------------------------------------ rule 1: tags
@@ -154,7 +165,7 @@ describe('packages (seeds 001, 003)', () => {
 
   it('a package that is not secure stops its own release only: the account tag still rolls out (seeds 001, 003)', () => {
     const ring = { tag: '4.3-test', repositoryServers: ['wrs-paris'], devices: ['ws-001'] };
-    const r = reconcile(spec({ testRing: ring }), fleet('4.1.0'), { releases: releases('4.2.1'), artifacts: { ...VERIFIED, [rel('4.3.0')]: 'failed' } });
+    const r = reconcile(spec({ testRing: ring }), fleet('4.1.0'), { releases: releases('4.2.1'), artifacts: { ...VERIFIED, [rel('4.3.0')]: 'failed' }, previous: admitted('4.2.1') });
     expect(cmds(r)).toEqual(['apply wrs-lyon 4.2.1', 'apply laptop-901 4.2.1']);
     expect(r.status.phase).toBe('Blocked');
     expect(condition(r, 'Stalled').reason).toBe('PackageNotSecure');
@@ -172,7 +183,7 @@ describe('WRS first (seeds 001, 003)', () => {
     { name: 'reports the version after our apply, not restarted yet: restart', paris: at('4.3.0', { results: [ok(applied('wrs-paris', '4.3.0'), 'succeeded')] }), want: ['restart wrs-paris 4.3.0'] },
     {
       name: 'restarted: its devices follow',
-      paris: at('4.3.0', { results: [ok(applied('wrs-paris', '4.3.0'), 'succeeded'), ok(restarted('wrs-paris', '4.3.0'), 'succeeded')] }),
+      paris: wrsAt('4.3.0', { results: [ok(applied('wrs-paris', '4.3.0'), 'succeeded'), ok(restarted('wrs-paris', '4.3.0'), 'succeeded')] }),
       want: ['apply ws-001 4.3.0', 'apply ws-002 4.3.0'],
     },
   ])('a WRS is updated, then restarted, before any device behind it (seeds 001, 003) — $name', ({ paris, want }) => {
@@ -205,17 +216,19 @@ describe('WRS first (seeds 001, 003)', () => {
 
 describe('devices behind a WRS (seeds 001, 003)', () => {
   it.each([
-    { name: 'WRS at the old version', paris: at('4.2.1'), waits: true },
-    { name: 'WRS installed but not restarted', paris: at('4.3.0', { pendingRestart: true }), waits: true },
-    { name: 'WRS runs 4.3.0', paris: at('4.3.0'), waits: false },
-    { name: 'WRS still runs 4.2.1 but already serves 4.3.0', paris: at('4.2.1', { serves: ['4.2.1', '4.3.0'] }), waits: false },
+    { name: 'WRS at the old version', paris: wrsAt('4.2.1'), waits: 'WRS wrs-paris does not serve 4.3.0 yet: it runs 4.2.1' },
+    { name: 'WRS installed but not restarted', paris: wrsAt('4.3.0', { pendingRestart: true }), waits: 'WRS wrs-paris does not serve 4.3.0 yet: it runs 4.3.0 once restarted (restart pending)' },
+    { name: 'WRS runs and serves 4.3.0', paris: wrsAt('4.3.0'), waits: undefined },
+    { name: 'WRS runs 4.3.0 and serves only 4.2.1', paris: at('4.3.0', { serves: ['4.2.1'] }), waits: 'WRS wrs-paris does not serve 4.3.0 yet: it serves 4.2.1' },
+    { name: 'WRS still runs 4.2.1 but already serves 4.3.0: not restarted on it', paris: at('4.2.1', { serves: ['4.2.1', '4.3.0'] }), waits: 'WRS wrs-paris does not serve 4.3.0 yet: it runs 4.2.1' },
+    { name: 'WRS reports pendingRestart while already serving 4.3.0', paris: wrsAt('4.3.0', { pendingRestart: true, serves: ['4.2.1', '4.3.0'] }), waits: 'WRS wrs-paris does not serve 4.3.0 yet: it runs 4.3.0 once restarted (restart pending)' },
   ])('a device behind a WRS never gets a version its WRS does not serve (seeds 001, 003) — $name', ({ paris, waits }) => {
     const r = reconcile(spec(), fleet('4.3.0', { 'wrs-paris': paris, 'ws-001': at('4.2.1') }));
     const apply = r.plan.find((s) => s.member === 'ws-001' && s.action === 'apply')!;
     if (waits) {
       expect(cmds(r).filter((c) => c.includes('ws-001'))).toEqual([]);
-      expect(apply.blockedBy).toEqual({ category: 'waiting', reason: 'WaitingForRepositoryServer', message: 'WRS wrs-paris does not serve 4.3.0 yet' });
-      expect(member(r, 'ws-001')).toMatchObject({ state: 'Waiting', message: 'WRS wrs-paris does not serve 4.3.0 yet' });
+      expect(apply.blockedBy).toEqual({ category: 'waiting', reason: 'WaitingForRepositoryServer', message: waits });
+      expect(member(r, 'ws-001')).toMatchObject({ state: 'Waiting', message: waits });
     } else {
       expect(cmds(r)).toContain('apply ws-001 4.3.0');
       expect(apply.runnable).toBe(true);
@@ -255,7 +268,7 @@ describe('devices must be powered on (seeds 001, 003)', () => {
     { name: 'offline', paris: at('4.3.0', { online: false, lastSeen }), message: `WRS wrs-paris offline since ${lastSeen}` },
     { name: 'never reported', paris: null, message: 'WRS wrs-paris has never reported' },
   ])('a WRS that is offline holds back the devices behind it but not the remote ones (seeds 001, 003) — $name', ({ paris, message }) => {
-    const r = reconcile(spec(), fleet('4.2.1', { 'wrs-paris': paris, 'wrs-lyon': at('4.3.0') }));
+    const r = reconcile(spec(), fleet('4.2.1', { 'wrs-paris': paris, 'wrs-lyon': wrsAt('4.3.0') }));
     expect(cmds(r)).toEqual(['apply ws-101 4.3.0', 'apply laptop-901 4.3.0']);
     const blockers = Object.fromEntries(r.plan.filter((s) => s.action === 'apply').map((s) => [s.member, s.blockedBy]));
     expect(blockers['ws-001']).toEqual({ category: 'waiting', reason: 'WaitingForRepositoryServer', message });
@@ -345,7 +358,10 @@ describe('rollback and members ahead (seeds 001, 003)', () => {
     expect(cmds(r2)).toEqual(cmds(r1));
     expect(r2.status.rolloutStartedAt).toBe(r1.status.rolloutStartedAt);
     // the WRS are back on 4.2.1: their devices follow
-    const r3 = reconcile(spec(), fleet('4.3.0', { 'wrs-paris': at('4.2.1'), 'wrs-lyon': at('4.2.1'), 'laptop-901': at('4.2.1') }), { ...back, previous: r2.status });
+    // the WRS report 4.2.1 installed, restart pending: restarted before any device
+    const r3a = reconcile(spec(), fleet('4.3.0', { 'wrs-paris': wrsAt('4.2.1', { pendingRestart: true }), 'wrs-lyon': wrsAt('4.2.1', { pendingRestart: true }), 'laptop-901': at('4.2.1') }), { ...back, previous: r2.status });
+    expect(cmds(r3a)).toEqual(['restart wrs-paris 4.2.1', 'restart wrs-lyon 4.2.1']);
+    const r3 = reconcile(spec(), fleet('4.3.0', { 'wrs-paris': wrsAt('4.2.1'), 'wrs-lyon': wrsAt('4.2.1'), 'laptop-901': at('4.2.1') }), { ...back, previous: r3a.status });
     expect(cmds(r3)).toEqual(['apply ws-001 4.2.1', 'apply ws-002 4.2.1', 'apply ws-101 4.2.1']);
   });
 
@@ -365,10 +381,12 @@ describe('rollback and members ahead (seeds 001, 003)', () => {
 
   it('a test device taken out of the test ring goes back to the account tag: its desired version went down on purpose (seeds 001, 003)', () => {
     const ring = (devices: string[]) => ({ testRing: { tag: '4.3-test', repositoryServers: ['wrs-paris'], devices } });
-    const agents = fleet('4.2.1', { 'wrs-paris': at('4.2.1', { serves: ['4.2.1', '4.3.0'] }), 'ws-001': at('4.3.0') });
-    const before = reconcile(spec(ring(['ws-001'])), agents, { releases: releases('4.2.1') });
+    const agents = fleet('4.2.1', { 'wrs-paris': wrsAt('4.3.0'), 'ws-001': at('4.3.0'), 'laptop-901': at('4.3.0') });
+    const before = reconcile(spec(ring(['ws-001', 'laptop-901'])), agents, { releases: releases('4.2.1'), previous: admitted('4.2.1') });
     const r = reconcile(spec(ring([])), agents, { releases: releases('4.2.1'), previous: before.status });
-    expect(cmds(r)).toContain('apply ws-001 4.2.1');
+    // the remote laptop goes back at once; ws-001 gets only what its WRS runs (the test WRS runs 4.3.0)
+    expect(cmds(r)).toEqual(['apply laptop-901 4.2.1']);
+    expect(member(r, 'ws-001')).toMatchObject({ state: 'Waiting', message: 'WRS wrs-paris does not serve 4.2.1 yet: it runs 4.3.0' });
   });
 });
 
@@ -425,7 +443,7 @@ describe('failed and running commands (seeds 001, 003)', () => {
   it.each([
     {
       name: 'a WRS apply failed: the account fails, its devices wait',
-      agents: fleet('4.2.1', { 'wrs-paris': at('4.2.1', { results: [ok(applied('wrs-paris'), 'failed', 'disk full')] }), 'wrs-lyon': at('4.3.0') }),
+      agents: fleet('4.2.1', { 'wrs-paris': at('4.2.1', { results: [ok(applied('wrs-paris'), 'failed', 'disk full')] }), 'wrs-lyon': wrsAt('4.3.0') }),
       sent: ['apply ws-101 4.3.0', 'apply laptop-901 4.3.0'],
       phase: 'Failed',
       reason: 'RepositoryServerFailed',
@@ -443,11 +461,11 @@ describe('failed and running commands (seeds 001, 003)', () => {
       name: 'only a failed device is left: a person must act',
       agents: fleet('4.3.0', { 'ws-001': at('4.2.1', { results: [ok(applied('ws-001'), 'failed', 'disk full')] }) }),
       sent: [],
-      phase: 'Blocked',
+      phase: 'Failed',
       reason: 'MemberFailed',
       failed: 'ws-001',
     },
-  ])('a failed command is not re-sent; only a failed WRS fails the account (seeds 001, 003) — $name', ({ agents, sent, phase, reason, failed }) => {
+  ])('a failed command is not re-sent; a failed WRS fails the account, a failed device once nothing else moves (seeds 001, 003) — $name', ({ agents, sent, phase, reason, failed }) => {
     const r = reconcile(spec(), agents);
     expect(cmds(r)).toEqual(sent);
     expect(r.status.phase).toBe(phase);
@@ -510,7 +528,7 @@ describe('status (seeds 001, 003)', () => {
       ['laptop-901', 'device', 'Updated'],
     ]);
     expect(r.status.conditions.map((c) => [c.type, c.status, c.reason])).toEqual([
-      ['Ready', 'True', 'UpToDate'],
+      ['Ready', 'True', 'Converged'],
       ['Reconciling', 'False', 'None'],
       ['Stalled', 'False', 'None'],
     ]);
@@ -617,7 +635,10 @@ describe('example-repo accounts (seeds 001, 003)', () => {
     const r = reconcileAccount({ object: globex, releases: index, revision: null }, observed(agents, artifacts), undefined, NOW);
     expect(cmds(r)[0]).toBe('apply infrastructure 2026.11.0');
     expect(r.commands.every((c) => c.member === 'infrastructure' || c.member.startsWith('globex-wrs-'))).toBe(true);
-    expect(r.status.reminders).toEqual([expect.stringMatching(/^regenerate install media \(USB keys\) for .*: they were generated for 2\.8\.4$/)]);
+    expect(r.status.reminders).toEqual([
+      expect.stringMatching(/^2\.9\.0 was let into production without converging on the test ring, by spec\.promotion\.override: /),
+      expect.stringMatching(/^regenerate install media \(USB keys\) for .*: they were generated for 2\.8\.4$/),
+    ]);
   });
 });
 
@@ -722,7 +743,8 @@ describe('invariants over random accounts (seeds 001, 003)', () => {
             // never a version its WRS does not serve
             const wrsObs = obs.agents.get(device.repositoryServer);
             const wc = componentAt(device.repositoryServer, P);
-            const serves = wc !== undefined && ((wc.version === c.version && wc.pendingRestart !== true) || (wc.serves ?? []).includes(c.version!));
+            // the WRS runs it, restarted, and serves it
+            const serves = wc !== undefined && wc.version === c.version && wc.pendingRestart !== true && (wc.serves ?? []).includes(c.version!);
             expect(wrsObs?.online && serves, where).toBe(true);
           }
           if (c.action === 'restart') expect(w.spec.restartPolicy, where).toBe('Immediate');
@@ -751,7 +773,7 @@ describe('scale', () => {
     const wrs = Array.from({ length: 100 }, (_, i) => ({ name: `wrs-${i}` }));
     const devices: Device[] = Array.from({ length: N }, (_, i) => ({ name: `ws-${i}`, repositoryServer: i % 10 === 9 ? 'cloud' : `wrs-${i % 100}` }));
     const agents: Record<string, AgentSpec> = {};
-    for (const w of wrs) agents[w.name] = at('4.3.0');
+    for (const w of wrs) agents[w.name] = wrsAt('4.3.0');
     for (const [i, d] of devices.entries()) agents[d.name] = at(i % 4 === 0 ? '4.3.0' : '4.2.1');
     const r = reconcile(spec({ repositoryServers: wrs, devices }), agents);
     const todo = N - N / 4;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseStatusFile, renderStatus } from '../../controller/status/render-status.ts';
 import { TESTED_LIMIT, type PromotionDetails } from '../../reconcilers/account/promotion.ts';
-import { reconcileAccount } from '../../reconcilers/account.ts';
+import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
 import type { ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import type { AccountSpec, Release } from '../../reconcilers/model/desired.ts';
 import { RECONCILERS } from '../../reconcilers/registry.ts';
@@ -74,10 +74,17 @@ function reconcile(s: AccountSpec, agents: Record<string, AgentSpec>, o: Run): R
   return reconcileAccount(input(desired('Account', 'acme', s), releases(o.stable, o.test ?? '4.3.0')), observed(agents, VERIFIED), o.previous, o.now ?? NOW);
 }
 
-/** The status of an account whose production ran 4.2.1 while its test ring tried 4.3.0: production's baseline is 4.2.1. */
+const LET_IN = 'production ran 4.2.1 before the test ring was declared';
+/**
+ * The status (as committed in Git) of an account whose production was let to 4.2.1 while its
+ * test ring tried 4.3.0. Production's admission is a fact from Git, never assumed: without it,
+ * 4.2.1 would be held like any untested version.
+ */
 function inProductionAt421(): TargetStatus {
-  return reconcile(spec(), ringAt430(), { stable: '4.2.1', now: NOW - 24 * HOUR }).status;
+  const s = spec({ promotion: { override: { version: '4.2.1', reason: LET_IN } } });
+  return reconcile(s, ringAt430(), { stable: '4.2.1', now: NOW - 24 * HOUR }).status;
 }
+const PENDING: Record<number, string> = { 0: 'wrs-paris, ws-001, laptop-902', 1: 'ws-001, laptop-902', 2: 'laptop-902' };
 
 const cmds = (r: ReconcileResult): string[] => r.commands.map((c) => `${c.action} ${c.member} ${c.version}`);
 const member = (r: ReconcileResult, name: string) => r.status.members.find((m) => m.name === name)!;
@@ -94,7 +101,7 @@ describe('a version reaches production only after it converged on the test ring 
     { name: 'two of three test members report it', ring: ['wrs-paris', 'ws-001'], converged: 2 },
   ])('the account tag moved to 4.3.0 before the test ring converged: production gets no command and waits — $name', ({ ring, converged }) => {
     const r = reconcile(spec(), ringAt430(...ring), { stable: '4.3.0', previous: inProductionAt421() });
-    const message = `4.3.0 has not converged on the test ring yet (${converged}/3 test members)`;
+    const message = `4.3.0 has not converged on the test ring yet (${converged}/3 test members); not yet at 4.3.0, restarted: ${PENDING[converged]}`;
     for (const m of PRODUCTION) {
       expect(r.commands.some((c) => c.member === m), m).toBe(false);
       expect(member(r, m), m).toMatchObject({ desired: '4.3.0', state: 'Waiting', message });
@@ -102,7 +109,7 @@ describe('a version reaches production only after it converged on the test ring 
     }
     // the test ring itself goes on
     expect(cmds(r).every((c) => ['wrs-paris', 'ws-001', 'laptop-902'].some((m) => c.includes(` ${m} `)))).toBe(true);
-    expect(promotion(r)).toMatchObject({ testRing: { version: '4.3.0', converged, of: 3 }, tested: [], production: { version: '4.2.1', via: 'baseline' }, held: { version: '4.3.0', message } });
+    expect(promotion(r)).toMatchObject({ testRing: { version: '4.3.0', converged, of: 3 }, tested: [], production: { version: '4.2.1', via: 'override', reason: LET_IN }, held: { version: '4.3.0', message } });
   });
 
   it('when nothing else progresses the account waits with AwaitingTestRing, and says so', () => {
@@ -113,7 +120,7 @@ describe('a version reaches production only after it converged on the test ring 
     expect(waiting.commands).toEqual([]);
     expect(waiting.status.phase).toBe('Waiting');
     expect(condition(waiting)).toMatchObject({ type: 'Reconciling', reason: 'AwaitingTestRing' });
-    expect(condition(waiting).message).toMatch(/^4\.3\.0 has not converged on the test ring yet \(2\/3 test members\) \(and \d+ more waiting\); /);
+    expect(condition(waiting).message).toMatch(/^4\.3\.0 has not converged on the test ring yet \(2\/3 test members\); not yet at 4\.3\.0, restarted: laptop-902 \(and \d+ more waiting\); /);
     expect(blockedBy(waiting, 'laptop-902')).toEqual(['apply: DeviceOffline', 'restart: WaitingForInstall']);
     // while the ring still has commands in flight, the account progresses and the message names the hold
     const progressing = reconcile(spec(), ringAt430('wrs-paris'), { stable: '4.3.0', previous: inProductionAt421() });
@@ -139,7 +146,7 @@ describe('a version reaches production only after it converged on the test ring 
     expect(promotion(r).held).toBeUndefined();
     // and a version the ring never converged on is held, saying where the ring is
     const skipped = reconcile(spec(), ringAt430(), { stable: '4.4.0', test: '4.4.0', previous: throughGit(r.status), now: later + HOUR });
-    expect(member(skipped, 'ws-101').message).toBe('4.4.0 has not converged on the test ring yet (0/3 test members)');
+    expect(member(skipped, 'ws-101').message).toBe('4.4.0 has not converged on the test ring yet (0/3 test members); not yet at 4.4.0, restarted: wrs-paris, ws-001, laptop-902');
     const elsewhere = reconcile(spec(), ringAt430(), { stable: '4.4.0', test: '4.3.0', previous: throughGit(r.status), now: later + HOUR });
     expect(member(elsewhere, 'ws-101').message).toBe('4.4.0 has not converged on the test ring, which runs 4.3.0: production waits until it has, or until spec.promotion.override lets it through');
   });
@@ -214,7 +221,7 @@ describe('spec.promotion.override lets one version through, with its reason (iss
   });
 });
 
-describe('what the gate does not hold (issue 8)', () => {
+describe('what the gate holds and does not hold (issue 8, issue 12)', () => {
   it('moving production back to an earlier version is a rollback, never held', () => {
     const promoted = reconcile(spec(), ringAt430('wrs-paris', 'ws-001', 'laptop-902'), { stable: '4.3.0', previous: inProductionAt421() });
     expect(promotion(promoted).production).toMatchObject({ version: '4.3.0', via: 'test-ring' });
@@ -225,35 +232,61 @@ describe('what the gate does not hold (issue 8)', () => {
   });
 
   it.each([
-    { name: 'the first status of the account', previous: (): TargetStatus | undefined => undefined, stable: '4.2.1', held: false },
+    { name: 'the first pass of a controller, or plan, with no earlier status', previous: (): TargetStatus | undefined => undefined, stable: '4.2.1', missing: true },
     {
       name: 'a test ring declared on an account already in production',
       previous: () => reconcile(spec({ testRing: undefined }), fleet('4.1.0'), { stable: '4.2.1', now: NOW - HOUR }).status,
       stable: '4.2.1',
-      held: false,
+      missing: false,
     },
     {
       name: 'a test ring declared in the same commit that moves production forward',
       previous: () => reconcile(spec({ testRing: undefined }), fleet('4.1.0'), { stable: '4.2.1', now: NOW - HOUR }).status,
       stable: '4.3.0',
-      held: true,
+      missing: false,
     },
-  ])('the gate starts from what production already had — $name', ({ previous, stable, held }) => {
+  ])('without evidence that the test ring converged, production is held: there is no baseline — $name', ({ previous, stable, missing }) => {
     const r = reconcile(spec(), fleet('4.1.0'), { stable, previous: previous() });
-    expect(r.commands.some((c) => c.member === 'wrs-lyon'), 'production moves').toBe(!held);
-    expect(promotion(r).production?.via).toBe(held ? undefined : 'baseline');
-    if (held) {
-      // held on one pass is never the baseline of the next
-      const next = reconcile(spec(), fleet('4.1.0'), { stable, previous: throughGit(r.status), now: NOW + HOUR });
-      expect(next.commands.some((c) => c.member === 'wrs-lyon')).toBe(false);
+    expect(r.commands.some((c) => c.member === 'wrs-lyon'), 'production moves').toBe(false);
+    expect(promotion(r).production).toBeUndefined();
+    expect(promotion(r).held?.version).toBe(stable);
+    expect(member(r, 'ws-101').message?.endsWith('; no earlier status in Git records it as tested')).toBe(missing);
+    // held on one pass is never admitted on the next (status read back from Git)
+    const next = reconcile(spec(), fleet('4.1.0'), { stable, previous: throughGit(r.status), now: NOW + HOUR });
+    expect(next.commands.some((c) => c.member === 'wrs-lyon')).toBe(false);
+    // production members already running the version have nothing to do, held or not
+    const there = reconcile(spec(), fleet(stable), { stable, previous: previous() });
+    expect(there.plan.filter((p) => PRODUCTION.includes(p.member))).toEqual([]);
+  });
+
+  it('a production admission by the former "baseline" rule, read from Git, is not trusted', () => {
+    const old = inProductionAt421();
+    const baseline: TargetStatus = { ...old, details: { promotion: { tested: [], production: { version: '4.2.1', via: 'baseline', at: new Date(NOW - HOUR).toISOString() } } } };
+    const r = reconcile(spec(), fleet('4.1.0'), { stable: '4.2.1', previous: baseline });
+    expect(r.commands.some((c) => PRODUCTION.includes(c.member))).toBe(false);
+    expect(promotion(r).held?.version).toBe('4.2.1');
+  });
+
+  it('a restarted controller and plan decide what a long-running controller decides: same status from Git, same result', () => {
+    const steps = [ringAt430('wrs-paris'), ringAt430('wrs-paris', 'ws-001'), ringAt430('wrs-paris', 'ws-001', 'laptop-902')];
+    let previous: TargetStatus | undefined = inProductionAt421();
+    for (const [i, agents] of steps.entries()) {
+      const now = NOW + i * HOUR;
+      const longRunning = reconcile(spec(), agents, { stable: '4.3.0', previous, now });
+      const fresh = reconcile(spec(), agents, { stable: '4.3.0', previous: throughGit(previous!), now });
+      expect(fresh.commands).toEqual(longRunning.commands);
+      expect(fresh.plan).toEqual(longRunning.plan);
+      expect(fresh.status.phase).toBe(longRunning.status.phase);
+      previous = longRunning.status;
     }
+    expect(promotion(reconcile(spec(), steps[2]!, { stable: '4.3.0', previous })).production?.via).toBe('test-ring');
   });
 
   it('a WRS of the test ring follows the ring even when both tags name one untested release; production behind it waits', () => {
     const r = reconcile(spec(), fleet('4.2.1'), { stable: '4.3.0', test: '4.3.0', previous: inProductionAt421() });
     expect(cmds(r)).toEqual(['apply wrs-paris 4.3.0', 'apply laptop-902 4.3.0']);
     expect(member(r, 'wrs-lyon').state).toBe('Waiting');
-    const served = reconcile(spec(), { ...fleet('4.2.1'), 'wrs-paris': at('4.3.0') }, { stable: '4.3.0', test: '4.3.0', previous: inProductionAt421() });
+    const served = reconcile(spec(), { ...fleet('4.2.1'), 'wrs-paris': at('4.3.0', { serves: ['4.2.1', '4.3.0'] }) }, { stable: '4.3.0', test: '4.3.0', previous: inProductionAt421() });
     expect(cmds(served)).toEqual(['apply ws-001 4.3.0', 'apply laptop-902 4.3.0']);
     expect(blockedBy(served, 'ws-002')[0]).toBe('apply: AwaitingTestRing');
   });
