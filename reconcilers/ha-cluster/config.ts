@@ -20,7 +20,8 @@ export interface RolloutMembers {
   readonly consoles: readonly string[];
 }
 
-export const HELD_BACK_MESSAGE = 'configuration changes are held back until the rollout finishes: changes made in update mode are lost';
+export const HELD_BACK_MESSAGE =
+  'configuration changes are held back until the rollout finishes: changes made in update mode are lost';
 
 /** JSON with object keys sorted at every level: the same data always gives the same string. */
 export function stableJson(value: unknown): string {
@@ -52,7 +53,8 @@ export function rolloutMembersOf(spec: HAClusterSpec): RolloutMembers {
 export function readRolloutMembers(value: unknown): RolloutMembers | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const v = value as Record<string, unknown>;
-  const names = (x: unknown): string[] | undefined => (Array.isArray(x) && x.every((n) => typeof n === 'string') ? (x as string[]) : undefined);
+  const names = (x: unknown): string[] | undefined =>
+    Array.isArray(x) && x.every((n) => typeof n === 'string') ? (x as string[]) : undefined;
   const servers = names(v['servers']);
   const loadBalancers = names(v['loadBalancers']);
   const consoles = names(v['consoles']);

@@ -12,7 +12,11 @@ import { componentOf, type AgentObservation, type CommandResult, type ComponentR
 
 export type Role = 'server' | 'load-balancer' | 'console';
 
-export const ROLE_LABEL: Readonly<Record<Role, string>> = { server: 'server', 'load-balancer': 'load balancer', console: 'console' };
+export const ROLE_LABEL: Readonly<Record<Role, string>> = {
+  server: 'server',
+  'load-balancer': 'load balancer',
+  console: 'console',
+};
 
 export interface UmsMember {
   readonly name: string;
@@ -24,12 +28,21 @@ export interface UmsMember {
   readonly online: boolean;
   /** `server ums-1 offline since <lastSeen>` / `... has never reported`; undefined when online. */
   readonly offlineMessage: string | undefined;
+  /** Reports the product at all (a component for it). */
+  readonly reported: boolean;
   readonly observedVersion: string | undefined;
   /** Reports the desired version (any spelling: `12.8.110` equals `12.08.110`). */
   readonly runsDesired: boolean;
   readonly state: ComponentReport['state'];
-  /** `update` while the server runs on a local copy of the database (seed 004); absent counts as `normal`. */
-  readonly mode: 'normal' | 'update';
+  /** `update` while the server runs on a local copy of the database (seed 004). Absent: unknown, never `normal`. */
+  readonly mode: 'normal' | 'update' | undefined;
+  /**
+   * When it was updated to the desired version, epoch ms: its `installedAt` when it runs the desired
+   * version, else the time our apply of it succeeded. Undefined: unknown (seed 004, "updated last").
+   */
+  readonly updatedAt: number | undefined;
+  /** Where `updatedAt` comes from, for messages. */
+  readonly updatedAtFrom: 'installedAt' | 'apply result' | undefined;
   /** Holds the desired version staged and verified (the installer is distributed to it). */
   readonly stagedOk: boolean;
   /** Holds the desired version staged but its verification failed: the agent's reason. */
@@ -69,13 +82,17 @@ export function umsMember(input: MemberInput, member: Member, role: Role): UmsMe
   const component = componentOf(obs, product);
   const observedVersion = component?.version;
   const runsDesired = sameVersion(observedVersion, version);
-  const staged = component?.staged !== undefined && sameVersion(component.staged.version, version) ? component.staged : undefined;
+  const staged =
+    component?.staged !== undefined && sameVersion(component.staged.version, version) ? component.staged : undefined;
   const stagedOk = staged?.verified === true;
   const stage = attempt(obs, target, member.name, 'stage', version, input.retryFailed);
   const apply = attempt(obs, target, member.name, 'apply', version, input.retryFailed);
   const applyTried = apply.result !== undefined || apply.retryOf !== undefined;
   const online = obs?.online === true;
   const label = ROLE_LABEL[role];
+  const installedAt =
+    runsDesired && component?.installedAt !== undefined ? Date.parse(component.installedAt) : Number.NaN;
+  const appliedAt = runsDesired && apply.result?.status === 'succeeded' ? Date.parse(apply.result.at) : Number.NaN;
   return {
     name: member.name,
     agent,
@@ -83,11 +100,18 @@ export function umsMember(input: MemberInput, member: Member, role: Role): UmsMe
     delivery: member.endpoint !== undefined ? 'push' : 'mailbox',
     obs,
     online,
-    offlineMessage: online ? undefined : obs?.lastSeen !== undefined ? `${label} ${member.name} offline since ${obs.lastSeen}` : `${label} ${member.name} has never reported`,
+    offlineMessage: online
+      ? undefined
+      : obs?.lastSeen !== undefined
+        ? `${label} ${member.name} offline since ${obs.lastSeen}`
+        : `${label} ${member.name} has never reported`,
+    reported: component !== undefined,
     observedVersion,
     runsDesired,
     state: component?.state,
-    mode: component?.mode ?? 'normal',
+    mode: component?.mode,
+    updatedAt: !Number.isNaN(installedAt) ? installedAt : !Number.isNaN(appliedAt) ? appliedAt : undefined,
+    updatedAtFrom: !Number.isNaN(installedAt) ? 'installedAt' : !Number.isNaN(appliedAt) ? 'apply result' : undefined,
     stagedOk,
     stagedBad: staged !== undefined && !staged.verified ? (staged.reason ?? 'verification failed') : undefined,
     stageId: stage.id,
@@ -136,11 +160,13 @@ export function crashed(s: UmsMember): boolean {
 /**
  * Being updated right now, by us or by anyone: not finished, not crashed, and in update mode,
  * installing, or our apply of it is running (or succeeded while it does not report the version yet).
- * While a server is being updated, no other server may be.
+ * While a server is being updated, no other server may be. A server whose mode or state is not
+ * reported is not "not being updated": `preconditions.ts` (one-at-a-time) treats it as unknown.
  */
 export function beingUpdated(s: UmsMember): boolean {
   if (installed(s) || crashed(s)) return false;
-  return s.mode === 'update' || s.state === 'installing' || s.applyResult?.status === 'running' || s.applyResult?.status === 'succeeded';
+  const applying = s.applyResult?.status === 'running' || s.applyResult?.status === 'succeeded';
+  return s.mode === 'update' || s.state === 'installing' || applying;
 }
 
 /** Runs the version in normal mode, running: done (seed 004: "aktualisiert, laufend, im normalen Modus"). */

@@ -19,7 +19,7 @@ import { Scenario } from './harness/scenario.ts';
  *  - UMS servers updated one at a time (from the agents' logs: no two installs overlap);
  *  - no status commit lost (every commit any run logged as committed is on the branch).
  *
- * "One at a time" is the product's rule (`reconcilers/ha-cluster.ts`, step 7): a server's
+ * "One at a time" is the product's rule (`reconcilers/ha-cluster/servers.ts`): a server's
  * install starts only when no other server is being updated. A server that finished its
  * install stays in update mode, on its local copy of the database, until the last server
  * migrated the schema (seed 004) — so servers waiting for the migration are in update mode

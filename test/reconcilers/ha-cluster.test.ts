@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { commandId } from '../../reconcilers/command-id.ts';
 import type { Action, Command, ConditionType, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
-import { END_UPDATE_MODE_ACTION, HA_CLUSTER_REQUEUE, HA_CLUSTER_STEPS, HELD_BACK_MESSAGE, configDigest, reconcileHACluster, type PreflightCheck } from '../../reconcilers/ha-cluster.ts';
+import { END_UPDATE_MODE_ACTION, HA_CLUSTER_REQUEUE, HA_CLUSTER_STEPS, HELD_BACK_MESSAGE, configDigest, reconcileHACluster, type PreflightCheck } from '../../reconcilers/ha-cluster/reconcile.ts';
 import type { BackupMode, HAClusterSpec, Member } from '../../reconcilers/model/desired.ts';
 import type { ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, observed, release, type AgentSpec } from '../helpers/observed.ts';
@@ -75,6 +75,8 @@ interface Comp {
   clockOffset?: number;
   lastBackup?: string | null;
   registered?: readonly string[] | null;
+  /** When the running version was installed (agents report it per component). */
+  installedAt?: string;
 }
 
 /** A UMS component's agent: running `version` (12.07.100), normal mode, holding the installer, clock in sync. */
@@ -85,6 +87,7 @@ function ums(role: 'server' | 'other', c: Comp = {}): AgentSpec {
     state: c.state ?? 'running',
     ...(role === 'server' ? { mode: c.mode ?? 'normal' } : {}),
     ...(c.staged === false ? {} : { staged: { version: c.staged ?? V, verified: c.verified ?? true } }),
+    ...(c.installedAt !== undefined ? { installedAt: c.installedAt } : {}),
   };
   const facts = {
     clock: iso(Date.parse(LAST_SEEN) + (c.clockOffset ?? 0) * 1000),
@@ -122,7 +125,9 @@ const result = (name: string, action: Action, status: CommandResult['status'], m
 
 /** Mid-rollout: servers done so far run V in update mode (their apply succeeded). */
 const updated = (extra: Comp = {}): Comp => ({ version: V, mode: 'update', staged: false, ...extra });
-const done = (name: string): Comp => updated({ results: [result(name, 'apply', 'succeeded')] });
+/** Servers finish in update order, ten minutes apart: the one updated last installed last. */
+const installedAtOf = (name: string): string => iso(START + 1_200_000 + ORDER.indexOf(name) * 600_000);
+const done = (name: string): Comp => updated({ results: [result(name, 'apply', 'succeeded', undefined, V, installedAtOf(name))], installedAt: installedAtOf(name) });
 const normal = (extra: Comp = {}): Comp => ({ version: V, mode: 'normal', staged: false, ...extra });
 
 // ------------------------------------------------------------------ rules
@@ -180,12 +185,24 @@ describe('seed 004: no downgrade across major.minor (the database schema); withi
     expect(r.commands).toEqual([]);
   });
 
-  it('12.08.120 -> 12.08.110 (same schema 12.8) proceeds like an update: preflight, then the first server in update order', () => {
-    const obs = world(fleet(Object.fromEntries(SERVERS.map((n) => [n, { version: '12.08.120' }]))));
-    const r = run(cluster(), obs);
+  it('12.08.120 -> 12.08.110 (same schema 12.8) moved back by Git proceeds like an update: preflight, then the first server in update order', () => {
+    const obs = world(fleet(Object.fromEntries(SERVERS.map((n) => [n, { version: '12.08.120', lastBackup: iso(NOW) }]))));
+    const before = reconcileHACluster(cluster({ release: 'igel-ums-12.08.120' }), obs, undefined, START).status;
+    const r = run(cluster(), obs, before);
     expect(cond(r, 'Stalled')?.status).toBe('False');
     expect(sent(r)).toEqual(['apply ums-2']);
     expect(r.status.phase).toBe('Progressing');
+    expect(r.status.details?.['rollbackFrom']).toBe('12.08.120');
+    // the next pass remembers the rollback (the previous status now says 12.08.110)
+    expect(sent(run(cluster(), obs, r.status))).toEqual(['apply ums-2']);
+  });
+
+  it('a server newer within the major.minor that Git did not roll back is MemberAhead: Blocked, left alone, nothing sent', () => {
+    const r = run(cluster(), world(fleet({ 'ums-1': { version: '12.08.120' } })));
+    expect(r.status.phase).toBe('Blocked');
+    expect(cond(r, 'Stalled')).toMatchObject({ reason: 'MemberAhead', message: expect.stringContaining('server ums-1 runs 12.08.120, newer than 12.08.110') });
+    expect(member(r, 'ums-1')?.state).toBe('Ahead');
+    expect(r.commands).toEqual([]);
   });
 });
 
@@ -193,10 +210,10 @@ describe('seed 004: preflight — nothing is applied until every named check pas
   it('all four checks pass: they are reported, the time is recorded, and the first server in update order gets apply', () => {
     const r = run();
     expect(r.status.details?.['preflight']).toEqual([
-      { name: 'installer-distributed', passed: true, message: 'the installer 12.08.110 is staged and verified on all 6 components' },
-      { name: 'no-orphans', passed: true, message: 'the 4 registered servers and load balancers (reported by ums-2) are all in this file' },
-      { name: 'fresh-backup', passed: true, message: `database backup of ${FRESH_BACKUP}, taken after the rollout started (${iso(START)})` },
-      { name: 'clock-skew', passed: true, message: 'the clocks of 6 members differ by at most 0 s (allowed 60 s)' },
+      { name: 'installer-distributed', status: 'satisfied', passed: true, message: 'the installer 12.08.110 is staged and verified on all 6 components' },
+      { name: 'no-orphans', status: 'satisfied', passed: true, message: 'the 4 registered servers and load balancers (reported by ums-2, ums-1, ums-3) are all in this file' },
+      { name: 'fresh-backup', status: 'satisfied', passed: true, message: `database backup of ${FRESH_BACKUP}, taken after the rollout started (${iso(START)})` },
+      { name: 'clock-skew', status: 'satisfied', passed: true, message: 'the clocks of 4 servers and load balancers differ by at most 0 s (allowed 60 s)' },
     ]);
     expect(r.status.details?.['preflightPassedAt']).toBe(iso(NOW));
     expect(sent(r)).toEqual(['apply ums-2']);
@@ -236,9 +253,11 @@ describe('seed 004: preflight — nothing is applied until every named check pas
     expect(apply?.blockedBy?.message).toContain('no-orphans: orphan entries');
   });
 
-  it('no-orphans: the first ONLINE server in update order that reports the list is used', () => {
-    const obs = world(fleet({ 'ums-2': { online: false, registered: [...REGISTERED, 'ghost'] }, 'ums-1': { registered: REGISTERED }, 'ums-3': { registered: [...REGISTERED, 'ghost'] } }));
-    expect(check(run(cluster(), obs), 'no-orphans')).toMatchObject({ passed: true, message: expect.stringContaining('reported by ums-1') });
+  it('no-orphans: the lists of the ONLINE servers count (an offline one may be stale), and an orphan any of them reports holds', () => {
+    const obs = world(fleet({ 'ums-2': { online: false, registered: [...REGISTERED, 'ghost'] }, 'ums-1': { registered: REGISTERED }, 'ums-3': { registered: REGISTERED } }));
+    expect(check(run(cluster(), obs), 'no-orphans')).toMatchObject({ passed: true, message: expect.stringContaining('reported by ums-1, ums-3') });
+    const one = world(fleet({ 'ums-2': { online: false }, 'ums-1': { registered: REGISTERED }, 'ums-3': { registered: [...REGISTERED, 'ghost'] } }));
+    expect(check(run(cluster(), one), 'no-orphans')).toMatchObject({ passed: false, message: expect.stringContaining('not in this file: ghost') });
   });
 
   it('no-orphans: disabled by preflight.orphanCheck: false', () => {
@@ -260,7 +279,7 @@ describe('seed 004: preflight — nothing is applied until every named check pas
 
   it.each([
     { status: 'running' as const, phase: 'Progressing', reason: 'TakingBackup', passes: false },
-    { status: 'failed' as const, phase: 'Blocked', reason: 'BackupFailed', passes: false },
+    { status: 'failed' as const, phase: 'Failed', reason: 'BackupFailed', passes: false },
     { status: 'succeeded' as const, phase: 'Progressing', reason: 'UpdatingServer', passes: true },
   ])('fresh-backup (Command): the backup is sent once and tracked by its id — $status', ({ status, phase, reason, passes }) => {
     const r = run(cluster(), world(fleet({ 'ums-2': { lastBackup: STALE_BACKUP, results: [result('ums-2', 'backup', status, 'disk full')] }, 'ums-1': { lastBackup: null }, 'ums-3': { lastBackup: null } })));
@@ -308,9 +327,9 @@ describe('seed 004: preflight — nothing is applied until every named check pas
     }
   });
 
-  it('clock-skew: the limit comes from preflight.maxClockSkewSeconds, and load balancers and consoles count too', () => {
-    const obs = world(fleet({ 'ums-console-admin': { clockOffset: 20 } }));
-    expect(check(run(cluster({ maxClockSkewSeconds: 15 }), obs), 'clock-skew')).toMatchObject({ passed: false, message: expect.stringContaining('console ums-console-admin (+20 s)') });
+  it('clock-skew: the limit comes from preflight.maxClockSkewSeconds; load balancers count (they are in the HA network), consoles do not', () => {
+    const obs = world(fleet({ 'ums-lb-1': { clockOffset: 20 }, 'ums-console-admin': { clockOffset: 600 } }));
+    expect(check(run(cluster({ maxClockSkewSeconds: 15 }), obs), 'clock-skew')).toMatchObject({ passed: false, message: expect.stringContaining('load balancer ums-lb-1 (+20 s)') });
     expect(check(run(cluster({ maxClockSkewSeconds: 20 }), obs), 'clock-skew')?.passed).toBe(true);
   });
 
@@ -382,7 +401,7 @@ describe('seed 004: servers are updated ONE AT A TIME, in update order; never tw
     const r = run(cluster(), world(fleet({ 'ums-2': done('ums-2'), 'ums-1': { online: false } })));
     expect(r.commands).toEqual([]);
     expect(r.status.phase).toBe('Waiting');
-    expect(cond(r, 'Reconciling')).toMatchObject({ reason: 'ServerOffline', message: `server ums-1 offline since ${LAST_SEEN}` });
+    expect(cond(r, 'Reconciling')).toMatchObject({ reason: 'MemberOffline', message: `server ums-1 offline since ${LAST_SEEN}` });
   });
 
   it.each([
@@ -416,7 +435,7 @@ describe('seed 004: the last server migrates the production schema, then every s
     const r = run(cluster(), world(fleet(allUpdated)));
     expect(sent(r)).toEqual(['migrate ums-3']);
     expect(r.commands[0]).toMatchObject({ id: commandId(TARGET, 'ums-3', 'migrate', V), version: V });
-    expect(cond(r, 'Reconciling')).toMatchObject({ reason: 'MigratingSchema', message: 'server ums-3, the last one, migrates the production database schema to 12.8' });
+    expect(cond(r, 'Reconciling')).toMatchObject({ reason: 'MigratingSchema', message: `server ums-3, updated last (installedAt ${installedAtOf('ums-3')}), migrates the production database schema to 12.8` });
     expect(r.status.summary).toBe('3 of 3 servers updated to 12.08.110');
   });
 
@@ -424,14 +443,15 @@ describe('seed 004: the last server migrates the production schema, then every s
     const running = run(cluster(), world(fleet({ ...allUpdated, 'ums-3': updated({ results: [result('ums-3', 'apply', 'succeeded'), result('ums-3', 'migrate', 'running')] }) })));
     expect(running.commands).toEqual([]);
     expect(running.status.phase).toBe('Progressing');
-    const failed = run(cluster(), world(fleet({ ...allUpdated, 'ums-3': updated({ results: [result('ums-3', 'migrate', 'failed', 'schema lock')] }) })));
+    const failed = run(cluster(), world(fleet({ ...allUpdated, 'ums-3': updated({ installedAt: installedAtOf('ums-3'), results: [result('ums-3', 'migrate', 'failed', 'schema lock')] }) })));
     expect(failed.status.phase).toBe('Failed');
     expect(cond(failed, 'Stalled')).toMatchObject({ reason: 'MigrationFailed', message: 'migration of the production schema to 12.8 failed on server ums-3: schema lock' });
     expect(failed.commands).toEqual([]);
   });
 
   it('after a successful migration, a server still in update mode is stuck: the message names the action that ends it, and end-update-mode is sent once', () => {
-    const obs = world(fleet({ 'ums-2': normal(), 'ums-1': updated(), 'ums-3': normal({ results: [result('ums-3', 'migrate', 'succeeded')] }) }));
+    const at = (name: string) => ({ installedAt: installedAtOf(name) });
+    const obs = world(fleet({ 'ums-2': normal(at('ums-2')), 'ums-1': updated(at('ums-1')), 'ums-3': normal({ ...at('ums-3'), results: [result('ums-3', 'migrate', 'succeeded')] }) }));
     const r = run(cluster(), obs);
     expect(sent(r)).toEqual(['end-update-mode ums-1']);
     expect(r.commands[0]?.id).toBe(commandId(TARGET, 'ums-1', 'end-update-mode', V));
@@ -441,7 +461,7 @@ describe('seed 004: the last server migrates the production schema, then every s
     expect(r.plan.find((s) => s.member === 'ums-lb-1')?.blockedBy?.reason).toBe('WaitingForServers');
 
     // once the id has a result and the server is still stuck, it is not re-sent: a person must act
-    const again = run(cluster(), world(fleet({ 'ums-2': normal(), 'ums-1': updated({ results: [result('ums-1', 'end-update-mode', 'succeeded')] }), 'ums-3': normal({ results: [result('ums-3', 'migrate', 'succeeded')] }) })));
+    const again = run(cluster(), world(fleet({ 'ums-2': normal(at('ums-2')), 'ums-1': updated({ ...at('ums-1'), results: [result('ums-1', 'end-update-mode', 'succeeded')] }), 'ums-3': normal({ ...at('ums-3'), results: [result('ums-3', 'migrate', 'succeeded')] }) })));
     expect(again.commands).toEqual([]);
     expect(again.status.phase).toBe('Blocked');
     expect(cond(again, 'Stalled')?.reason).toBe('StuckInUpdateMode');
@@ -449,7 +469,8 @@ describe('seed 004: the last server migrates the production schema, then every s
   });
 
   it('a last server that reports normal mode migrated the schema itself: no migrate, the others are stuck', () => {
-    const r = run(cluster(), world(fleet({ 'ums-2': updated(), 'ums-1': normal(), 'ums-3': normal() })));
+    const at = (name: string) => ({ installedAt: installedAtOf(name) });
+    const r = run(cluster(), world(fleet({ 'ums-2': updated(at('ums-2')), 'ums-1': normal(at('ums-1')), 'ums-3': normal(at('ums-3')) })));
     expect(sent(r)).toEqual(['end-update-mode ums-2']);
   });
 });
@@ -730,8 +751,6 @@ describe('seed 004: PROPERTY — whatever the observed state, the ordering rules
       const cons = Array.from({ length: Math.floor(rand() * 3) }, (_, k) => `c${k}`);
       const order = chance(0.5) ? [...servers].sort(() => rand() - 0.5) : null;
       const d = cluster({ servers, loadBalancers: lbs, consoles: cons, updateOrder: order, backup: pick(['Command', 'External'] as const) });
-      const ordered = order ?? servers;
-      const last = ordered[ordered.length - 1]!;
       // a third of the clusters are late in the rollout (servers mostly done), so every step is reached
       const late = chance(0.33);
       const comp = (name: string, isServer: boolean): Comp => {
@@ -747,6 +766,7 @@ describe('seed 004: PROPERTY — whatever the observed state, the ordering rules
           lastBackup: pick([FRESH_BACKUP, STALE_BACKUP, null]),
           registered: chance(0.85) ? [...servers, ...lbs] : [...servers, ...lbs, 'orphan'],
           results: actions.filter(() => chance(0.2)).map((a) => result(name, a, pick(['running', 'succeeded', 'succeeded', 'failed'] as const))),
+          ...(chance(0.9) ? { installedAt: iso(START + Math.floor(rand() * 3_000_000)) } : {}),
         };
       };
       const over = Object.fromEntries([...servers.map((n) => [n, comp(n, true)]), ...[...lbs, ...cons].map((n) => [n, comp(n, false)])]);
@@ -773,10 +793,11 @@ describe('seed 004: PROPERTY — whatever the observed state, the ordering rules
           expect(c(other).state === 'installing', where).toBe(false);
         }
       }
-      // migrate only to the last server, and only when every server reports the version, running
+      // migrate only to the server updated last (its installedAt), and only when every server reports the version, running
+      const installedAt = (name: string) => Date.parse(c(name).installedAt ?? '');
       for (const m of r.commands.filter((x) => x.action === 'migrate')) {
         migrates++;
-        expect(m.member, where).toBe(last);
+        for (const o of servers.filter((x) => x !== m.member)) expect(installedAt(o) < installedAt(m.member), where).toBe(true);
         expect(servers.every(finished), where).toBe(true);
       }
       // a console is applied only when every server runs the version in normal mode
@@ -784,9 +805,10 @@ describe('seed 004: PROPERTY — whatever the observed state, the ordering rules
         consoles++;
         expect(servers.every((s) => finished(s) && c(s).mode === 'normal'), where).toBe(true);
       }
-      // before the preflight passed, only stage and backup
-      if (r.status.details?.['preflightPassedAt'] === undefined && !servers.every(finished)) {
-        for (const x of r.commands) expect(['stage', 'backup'], where).toContain(x.action);
+      // before the rollout started (no server has a result of our apply), a server apply only once every preflight check is satisfied
+      const ourApply = (name: string) => obs.agents.get(name)!.results.some((x) => x.id === commandId(TARGET, name, 'apply', V));
+      if (serverApplies.length > 0 && !servers.some(ourApply)) {
+        expect((r.status.details?.['preflight'] as PreflightCheck[]).every((p) => p.status === 'satisfied'), where).toBe(true);
       }
       // a rollout stopped by a crashed server sends nothing; a pending package sends nothing
       const stalledBy = cond(r, 'Stalled')?.reason ?? '';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { reconcileAccount } from '../../reconcilers/account.ts';
+import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
 import { attempt, commandId, retryId } from '../../reconcilers/command-id.ts';
 import type { Action, ReconcileResult } from '../../reconcilers/contract.ts';
-import { reconcileDomain } from '../../reconcilers/domain.ts';
-import { reconcileHACluster } from '../../reconcilers/ha-cluster.ts';
+import { reconcileDomain } from '../../reconcilers/domain/reconcile.ts';
+import { reconcileHACluster } from '../../reconcilers/ha-cluster/reconcile.ts';
 import type { AccountSpec, HAClusterSpec } from '../../reconcilers/model/desired.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
 import type { CommandResult, ComponentReport } from '../../reconcilers/observed.ts';
@@ -74,7 +74,7 @@ describe('accounts: failed members are retried by a commit, and only they', () =
   const at = (version: string, results: CommandResult[] = [], extra: Partial<ComponentReport> = {}): AgentSpec => ({ components: [running(P, version, extra)], results });
   /** ws-001 failed two hours ago, ws-002 half an hour ago, ws-003 is installing, ws-004 has not started. */
   const FLEET: Record<string, AgentSpec> = {
-    'wrs-paris': at('4.3.0'),
+    'wrs-paris': at('4.3.0', [], { serves: ['4.3.0'] }),
     'ws-001': at('4.2.1', [outcome(apply('ws-001'), 'failed', NOW - 2 * HOUR, 'disk full')]),
     'ws-002': at('4.2.1', [outcome(apply('ws-002'), 'failed', NOW - HOUR / 2, 'disk full')]),
     'ws-003': at('4.2.1', [outcome(apply('ws-003'), 'running', NOW - 2 * HOUR)]),
@@ -159,7 +159,8 @@ describe('HA clusters: a failed server step is retried by a commit', () => {
     },
     {
       name: "the last server's failed schema migration",
-      agents: { 'ums-1': ums(V, 'update', [outcome(id('ums-1', 'apply'), 'succeeded', NOW - 3 * HOUR)]), 'ums-2': ums(V, 'update', [outcome(id('ums-2', 'apply'), 'succeeded', NOW - 3 * HOUR), outcome(id('ums-2', 'migrate'), 'failed', NOW - 2 * HOUR, 'schema lock')]) },
+      // ums-2 was updated last (its apply finished after ums-1's): it migrates the schema
+      agents: { 'ums-1': ums(V, 'update', [outcome(id('ums-1', 'apply'), 'succeeded', NOW - 3 * HOUR)]), 'ums-2': ums(V, 'update', [outcome(id('ums-2', 'apply'), 'succeeded', NOW - 5 * HOUR / 2), outcome(id('ums-2', 'migrate'), 'failed', NOW - 2 * HOUR, 'schema lock')]) },
       phase: 'Failed',
       stopped: 'MigrationFailed',
       retried: (bump: string) => [`migrate ums-2 ${retryId(T, 'ums-2', 'migrate', V, bump)}`],
@@ -167,7 +168,7 @@ describe('HA clusters: a failed server step is retried by a commit', () => {
     {
       name: 'a failed stage of the installer, which did not verify',
       agents: { 'ums-1': ums('12.07.100', 'normal', [outcome(id('ums-1', 'stage'), 'failed', NOW - 2 * HOUR, 'signature does not verify')], false), 'ums-2': ums('12.07.100', 'normal') },
-      phase: 'Blocked',
+      phase: 'Failed',
       stopped: 'PackageNotVerified',
       retried: (bump: string) => [`stage ums-1 ${retryId(T, 'ums-1', 'stage', V, bump)}`],
     },
