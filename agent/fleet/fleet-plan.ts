@@ -55,10 +55,16 @@ export function planFleet(objects: readonly AnyDesiredObject[], options: PlanOpt
     const seen = options.observed?.agents.get(id);
     const push = list.some((d) => d.push === true);
     if (seen !== undefined) {
+      // The clock is the agent's own at each report; what the snapshot says of it is history.
+      let facts = seen.facts !== undefined ? withoutClock(seen.facts) : undefined;
+      // A simulated console reports its download state, idle unless the snapshot says otherwise
+      // (seed 002: the controller holds a sync for a console that does not say it is idle).
+      if (list.some((d) => d.role === 'content-console') && facts?.downloading === undefined) {
+        facts = { ...facts, downloading: false };
+      }
       const machine: SimulatedMachine = {
         components: seen.components.map((c) => structuredClone(c) as ComponentReport),
-        // The clock is the agent's own at each report; what the snapshot says of it is history.
-        ...(seen.facts !== undefined ? { facts: withoutClock(seen.facts) } : {}),
+        ...(facts !== undefined ? { facts } : {}),
       };
       agents.push({ id, duties: list, machine, push, startsOffline: !seen.online, from: 'observed' });
     } else {

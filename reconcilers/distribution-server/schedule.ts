@@ -82,7 +82,7 @@ function offsetAt(epochMs: number, timeZone: string): number {
  * any single transition near it is seen.
  */
 export function zonedToEpoch(wall: number, timeZone: string): number {
-  const offsets = [...new Set([offsetAt(wall - DAY, timeZone), offsetAt(wall, timeZone), offsetAt(wall + DAY, timeZone)])];
+  const offsets = [...new Set([wall - DAY, wall, wall + DAY].map((t) => offsetAt(t, timeZone)))];
   let first: number | undefined;
   for (const o of offsets) {
     const t = wall - o;
@@ -140,6 +140,10 @@ interface Parsed {
 }
 
 function parse(schedule: Schedule): Parsed {
+  // Read from YAML: a field that is not there must not fall back to a default (the host's zone).
+  if (typeof schedule !== 'object' || schedule === null) throw new ScheduleError('no schedule');
+  if (typeof schedule.timeZone !== 'string') throw new ScheduleError('no time zone');
+  if (typeof schedule.at !== 'string') throw new ScheduleError('no "at" time');
   const m = /^([01][0-9]|2[0-3]):([0-5][0-9])$/.exec(schedule.at);
   if (!m) throw new ScheduleError(`"at" must be a 24-hour time HH:MM, not ${JSON.stringify(schedule.at)}`);
   const minutes = Number(m[1]) * 60 + Number(m[2]);
@@ -154,14 +158,17 @@ function parse(schedule: Schedule): Parsed {
       return { timeZone: schedule.timeZone, minutes, span: 2, days: (from, to) => range(from, to, () => true) };
     case 'weekly': {
       const wd = weekdayIndex(schedule.weekday);
-      return { timeZone: schedule.timeZone, minutes, span: 9, days: (from, to) => range(from, to, (d) => weekdayOf(d) === wd) };
+      const days = (from: number, to: number): number[] => range(from, to, (d) => weekdayOf(d) === wd);
+      return { timeZone: schedule.timeZone, minutes, span: 9, days };
     }
     case 'monthly': {
       const wd = weekdayIndex(schedule.weekday);
       const week = schedule.week;
       if (!WEEKS.includes(week)) throw new ScheduleError(`unknown week ${JSON.stringify(week)}`);
       const delay = schedule.delayDays ?? 0;
-      if (!Number.isInteger(delay) || delay < 0 || delay > 31) throw new ScheduleError(`delayDays must be an integer from 0 to 31, not ${delay}`);
+      if (!Number.isInteger(delay) || delay < 0 || delay > 31) {
+        throw new ScheduleError(`delayDays must be an integer from 0 to 31, not ${delay}`);
+      }
       return {
         timeZone: schedule.timeZone,
         minutes,
@@ -199,10 +206,11 @@ function weekdayIndex(weekday: Weekday): number {
  * from the day before its local date (a transition can move a run across midnight) to the
  * end of a window that always holds the next (previous) run.
  */
-function candidates(schedule: Schedule, epochMs: number, ascending: boolean): { readonly p: Parsed; readonly days: number[] } {
+function candidates(schedule: Schedule, epochMs: number, ascending: boolean): { p: Parsed; days: number[] } {
   const p = parse(schedule);
   const today = Math.floor(wallClock(epochMs, p.timeZone) / DAY);
-  return ascending ? { p, days: p.days(today - 1, today + p.span) } : { p, days: p.days(today - p.span, today + 1).reverse() };
+  if (ascending) return { p, days: p.days(today - 1, today + p.span) };
+  return { p, days: p.days(today - p.span, today + 1).reverse() };
 }
 
 const instantOf = (p: Parsed, day: number): number => zonedToEpoch(day * DAY + p.minutes * MINUTE, p.timeZone);
@@ -240,6 +248,7 @@ export function scheduleProblem(schedule: Schedule): string | undefined {
 
 /** For people: `daily at 03:30 (Europe/Paris)`, `monthly on the second tuesday + 4 days at 02:00 (Europe/Paris)`. */
 export function describeSchedule(schedule: Schedule): string {
+  if (typeof schedule !== 'object' || schedule === null) return 'no schedule';
   const tail = `at ${schedule.at} (${schedule.timeZone})`;
   switch (schedule.frequency) {
     case 'daily':
@@ -248,7 +257,8 @@ export function describeSchedule(schedule: Schedule): string {
       return `weekly on ${schedule.weekday} ${tail}`;
     case 'monthly': {
       const delay = schedule.delayDays ?? 0;
-      return `monthly on the ${schedule.week} ${schedule.weekday}${delay ? ` + ${delay} day${delay === 1 ? '' : 's'}` : ''} ${tail}`;
+      const plus = delay ? ` + ${delay} day${delay === 1 ? '' : 's'}` : '';
+      return `monthly on the ${schedule.week} ${schedule.weekday}${plus} ${tail}`;
     }
     default:
       return JSON.stringify(schedule);

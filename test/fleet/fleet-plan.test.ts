@@ -73,4 +73,18 @@ describe('the fleet plan of example-repo', () => {
     expect(previous.get('acme-ws-003')!.machine.components[0]).toMatchObject({ version: '4.2.1' });
     expect(previous.get('ds-paris')!.machine.facts?.content?.patches).toEqual([]);
   });
+
+  it('a console from a snapshot that does not say whether it downloads is simulated idle, and says so (seed 002)', () => {
+    const agents = new Map(observed.agents);
+    const hq = agents.get('console-hq')!;
+    const { downloading: _downloading, ...facts } = hq.facts!;
+    agents.set('console-hq', { ...hq, facts });
+    const byId = new Map(planFleet(example.objects, { observed: { ...observed, agents } }).agents.map((a) => [a.id, a]));
+    expect(byId.get('console-hq')!.machine.facts).toMatchObject({ downloading: false, content: facts.content });
+    // a console downloading in the snapshot keeps downloading; a server is not given a download state
+    agents.set('console-hq', { ...hq, facts: { ...facts, downloading: true } });
+    const busy = new Map(planFleet(example.objects, { observed: { ...observed, agents } }).agents.map((a) => [a.id, a]));
+    expect(busy.get('console-hq')!.machine.facts?.downloading).toBe(true);
+    expect(busy.get('ds-paris')!.machine.facts?.downloading).toBeUndefined();
+  });
 });

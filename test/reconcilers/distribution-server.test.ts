@@ -7,7 +7,7 @@ import {
   reconcileDistributionServer,
   type DistributionServerDetails,
   type SyncDetail,
-} from '../../reconcilers/distribution-server.ts';
+} from '../../reconcilers/distribution-server/reconcile.ts';
 import type { DistributionServer, DistributionServerSpec, ScheduledSync } from '../../reconcilers/model/desired.ts';
 import type { CommandResult, ContentFile, ContentInventory, CredentialCheck, Observed } from '../../reconcilers/observed.ts';
 import { readObservedSnapshot } from '../../controller/plan/observed-file.ts';
@@ -162,7 +162,6 @@ describe('reconcileDistributionServer — shape (seed 002)', () => {
 
 describe('rule 1 — the credential the console uses for the server must resolve (seed 002)', () => {
   it.each([
-    { name: 'not in the credential store', credential: null, why: 'not found in the controller credential store' },
     { name: 'unusable, with the store\'s reason', credential: { ref: CRED, usable: false, reason: 'password expired on 2026-11-15' }, why: 'password expired on 2026-11-15' },
     { name: 'unusable, no reason given', credential: { ref: CRED, usable: false }, why: 'not usable' },
   ])('a credential $name blocks the server with CredentialUnavailable and sends nothing (seed 002)', ({ credential, why }) => {
@@ -178,11 +177,20 @@ describe('rule 1 — the credential the console uses for the server must resolve
     expect(r.requeueAfter).toBe(DISTRIBUTION_SERVER_REQUEUE.credential);
   });
 
-  it('a credential with no `credentials` map at all (nothing resolved) blocks too (seed 002)', () => {
-    const obs = world();
-    const r = reconcile(spec(), { agents: obs.agents, artifacts: obs.artifacts });
-    expect(r.status.phase).toBe('Blocked');
+  it.each([
+    { name: 'a credential the store does not report', obs: (): Observed => world({ credential: null }) },
+    { name: 'no `credentials` map at all (nothing resolved)', obs: (): Observed => ({ agents: world().agents, artifacts: world().artifacts }) },
+  ])('$name is unknown, not usable: Waiting, CredentialUnknown, nothing sent (seed 002)', ({ obs }) => {
+    const r = reconcile(spec(), obs(), { previous: YESTERDAY() });
+    expect(r.status.phase).toBe('Waiting');
+    expect(condition(r, 'Reconciling')).toMatchObject({
+      status: 'True',
+      reason: 'CredentialUnknown',
+      message: `credential for ${DS} not known usable: no credential "${CRED}" reported by the controller credential store`,
+    });
     expect(r.commands).toEqual([]);
+    expect(steps(r)).toEqual([`sync ${DS} daily-definitions@scheduled ${TODAY_DAILY}: CredentialUnknown`]);
+    expect(r.requeueAfter).toBe(DISTRIBUTION_SERVER_REQUEUE.credential);
   });
 
   it('a due sync held by a credential runs once the credential is fixed (seed 002)', () => {
@@ -401,7 +409,9 @@ describe('rule 5 — a sync due while the console downloads waits, then runs (se
   it.each([
     { name: 'the console never reported', w: { console: null }, reason: 'ConsoleNotReporting', msg: `console ${HQ} has never reported` },
     { name: 'the console is offline', w: { console: consoleWith({ online: false }) }, reason: 'ConsoleNotReporting', msg: `console ${HQ} is offline` },
-    { name: 'the console reported no content', w: { console: {} }, reason: 'ConsoleNotReporting', msg: `console ${HQ} has not reported its content` },
+    { name: 'the console reported no facts', w: { console: {} }, reason: 'ObservationMissing', msg: `no content reported by ${HQ}; no download state reported by ${HQ}` },
+    { name: 'the console reported no download state', w: { console: { facts: { content: CONSOLE } } }, reason: 'ObservationMissing', msg: `no download state reported by ${HQ}` },
+    { name: 'the server reported no content', w: { server: { facts: {} } }, reason: 'ObservationMissing', msg: `no content reported by ${DS}` },
     { name: 'the server never reported', w: { server: null }, reason: 'ServerNotReporting', msg: `server ${DS} (agent ${DS}) has never reported: its content is not known` },
     { name: 'the server is offline', w: { server: { online: false, facts: { content: BEHIND } } }, reason: 'ServerNotReporting', msg: `server ${DS} (agent ${DS}) is offline: its content is not known` },
   ])('a due sync also waits when $name (seed 002)', ({ w, reason, msg }) => {
@@ -539,10 +549,11 @@ describe('rule 7 — completion by command id: succeeded is recorded, failed is 
     expect(finished!.commands.map((c) => c.id)).toEqual([idOf('daily-definitions', `scheduled ${iso(NEXT_DAILY)}`)]);
   });
 
-  it('a failed run is retried at once with a new runNow (seed 002)', () => {
+  it('a failed run is retried at once with a new runNow: a new run, with its own id (seed 002)', () => {
     const failed = reconcile(spec(), world({ console: consoleWith({ results: [result(DAILY_ID, 'failed', 'disk full')] }) }), { previous: YESTERDAY() }).status;
     const r = reconcile(spec({ syncs: [MONTHLY, { ...DAILY, runNow: 'retry' }] }), world(), { previous: failed, now: NOW + HOUR });
-    expect(r.commands.map((c) => c.version)).toEqual([`daily-definitions@scheduled ${TODAY_DAILY} + runNow retry`]);
+    // the failed scheduled run counts as run: the retry is the runNow alone
+    expect(r.commands.map((c) => c.version)).toEqual(['daily-definitions@runNow retry']);
   });
 });
 
@@ -583,7 +594,7 @@ describe('rule 8 — the status is the file status report (seed 002)', () => {
 
   it('content nobody reported is said to be unknown (seed 002)', () => {
     const r = reconcile(spec(), world({ server: null }));
-    expect(details(r).content.patches).toEqual({ console: HQ, unknown: `server ${DS} (agent ${DS}) has not reported its content` });
+    expect(details(r).content.patches).toEqual({ console: HQ, unknown: `no content reported by ${DS}` });
     expect(r.status.summary).toBe('2 syncs, content not reported');
     expect(r.status.members[0]!.observed).toBeUndefined();
   });
