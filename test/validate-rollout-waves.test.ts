@@ -142,6 +142,39 @@ describe('validate: spec.rollout.waves and approvals', () => {
     expect(state.unusable.size).toBe(0);
   });
 
+  it('an approval naming a wave that does not exist says so (not "does not require approval"): a warning, no gate opens', async () => {
+    const { state, lines: found, where } = await validate(
+      ACCOUNT,
+      `  rollout:
+    waves:
+      steps: [1, "100%"]
+      approvalRequired: [2]
+    approvals:
+      - wave: 7
+        digest: "sha256:0123456789abcdef"
+        by: ada@example.com
+`,
+    );
+    expect(found).toEqual([
+      `${where('7', '- wave:')}: account/acme-w360: spec.rollout.approvals[0].wave: warning: wave 7 does not exist: spec.rollout.waves.steps make at most 2 waves (counting the one implied after a last step below 100%); this approval has no effect`,
+    ]);
+    expect(state.valid).toBe(true);
+  });
+
+  it('an approval on a target without waves: no wave exists', async () => {
+    const { lines: found, where } = await validate(ACCOUNT, `  rollout:\n    approvals:\n      - { wave: 1, digest: "sha256:0123456789abcdef", by: ada@example.com }\n`);
+    expect(found).toEqual([
+      `${where('1', '- { wave:')}: account/acme-w360: spec.rollout.approvals[0].wave: warning: wave 1 does not exist: no waves are declared (spec.rollout.waves); this approval has no effect`,
+    ]);
+  });
+
+  it('an approval on an HACluster: it has no waves', async () => {
+    const { lines: found, where } = await validate(CLUSTER, `  rollout:\n    approvals:\n      - { wave: 2, digest: "sha256:0123456789abcdef", by: ada@example.com }\n`);
+    expect(found).toEqual([
+      `${where('2', '- { wave:')}: hacluster/ums-prod: spec.rollout.approvals[0].wave: warning: wave 2 does not exist: a HACluster has no waves (its servers go one at a time, seed 004); this approval has no effect`,
+    ]);
+  });
+
   it('waves on an HACluster are refused: it has no wave members, so a gate there would silently do nothing', async () => {
     const { state, lines: found, where } = await validate(CLUSTER, `  rollout:\n    waves:\n      steps: [1, "100%"]\n      approvalRequired: [2]\n`);
     expect(found).toEqual([

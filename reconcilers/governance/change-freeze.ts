@@ -3,9 +3,11 @@
  * which nothing starts — not even staging (a download is a change a freeze forbids too: it
  * loads the network and the disks of the machines people rely on during the freeze).
  *
- * While a freeze is open: every command is held but those that finish an update a member is in
- * the middle of (safe-point.ts: an HA server mid-update completes, a WRS whose install is done
- * restarts); phase Waiting, reason `ChangeFreeze`; a pass is asked for at its end (overlapping
+ * While a freeze is open: every command is held but the steps `finishing` an update the servers
+ * report being in the middle of (disruptive.ts: a UMS cluster in update mode gets its other
+ * servers installed, its schema migrated and every server back to normal mode — seed 004; a
+ * WRS or a device installed and waiting for its restart waits, like in a window); phase
+ * Waiting, reason `ChangeFreeze`; a pass is asked for at its end (overlapping
  * or back-to-back freezes are joined). While none is open and work is left, a pass is asked for
  * when the next one starts, so nothing new goes out once it has.
  *
@@ -18,7 +20,8 @@
  */
 import type { Blocker } from '../contract.ts';
 import { invalidWindow } from './invalid-window.ts';
-import { beginsLeft, finishesAnUpdate, finishingMembers, listNames, nothingToDo } from './safe-point.ts';
+import { blocker as reasonBlocker } from './reasons.ts';
+import { disruptionOf, finishingMembers, forEachHeld, holdableLeft, listNames, nothingToDo, unknownSuffix } from './safe-point.ts';
 import type { GovernanceContext, GovernanceStep, GovernanceVerdict } from './step.ts';
 import { formatLocal, iso, labelOf, timeZoneOf, viewOf, windowsAt } from './time-windows.ts';
 
@@ -47,21 +50,18 @@ export const changeFreeze: GovernanceStep = {
 
     const f = freezes[state.index]!;
     const untilLocal = formatLocal(state.closesAt, timeZoneOf(f));
-    const blocker: Blocker = {
-      category: 'waiting',
-      reason: CHANGE_FREEZE_REASON,
-      message: `change freeze ${labelOf(f)} until ${untilLocal}: nothing starts, not even downloads`,
-    };
+    const d = disruptionOf(ctx);
+    const why = unknownSuffix(ctx, d);
+    const blocker: Blocker = reasonBlocker(CHANGE_FREEZE_REASON, `change freeze ${labelOf(f)} until ${untilLocal}: nothing starts, not even downloads${why}`);
     const holds = new Map<string, Blocker>();
-    for (const c of ctx.inner.commands) if (!finishesAnUpdate(c, ctx)) holds.set(c.id, blocker);
+    forEachHeld(ctx, d, false, (c) => holds.set(c.id, blocker));
     const details = { frozen: true, until: iso(state.closesAt), untilLocal, freeze: labelOf(f), held: holds.size, freezes: views };
     // Only finishing left (or steps people and devices do themselves): the freeze changes nothing.
-    if (holds.size === 0 && !beginsLeft(ctx, false)) return { requeueAfter: state.closesAt - ctx.now, details };
-    const finishing = finishingMembers(ctx);
+    if (holds.size === 0 && !holdableLeft(ctx, d, false)) return { requeueAfter: state.closesAt - ctx.now, details };
+    const finishing = finishingMembers(ctx, d);
     const message = finishing.length === 0 ? blocker.message : `${blocker.message}; ${listNames(finishing)} ${finishing.length === 1 ? 'finishes its' : 'finish their'} update`;
     return {
       holds,
-      phase: 'Waiting',
       reason: CHANGE_FREEZE_REASON,
       message,
       note: `change freeze until ${untilLocal}`,

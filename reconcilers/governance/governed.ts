@@ -1,10 +1,22 @@
 import { conditionsFor } from '../conditions.ts';
 import type { Blocker, Command, MemberStatus, Phase, PlanStep, ReconcileResult, Reconciler } from '../contract.ts';
+import { reasonDef } from '../engine/reasons.ts';
 import type { Kind, RolloutPolicy } from '../model/desired.ts';
+import { GOVERNANCE_CATALOGUE } from './reasons.ts';
 import type { GovernanceContext, GovernanceStep, GovernanceVerdict } from './step.ts';
 
-/** Most severe first: a halt a person must clear outranks a pause, which outranks a wait. */
+/**
+ * Most severe first, as in the engine's fold (reconcilers/engine/fold.ts): a failure or a halt
+ * a person must clear outranks a pause, a pause outranks a wait, a wait outranks work moving
+ * (governance holds it: what is left is the wait), and anything outranks Converged. Ties keep
+ * the reconciler's phase, then the first step's in step order.
+ */
 const SEVERITY: readonly Phase[] = ['Failed', 'Blocked', 'Paused', 'Waiting', 'Progressing', 'Converged'];
+
+/** The phase a governance reason gives, from the catalogue: a reason not catalogued is a bug. */
+function phaseOf(reason: string): Phase {
+  return reasonDef(GOVERNANCE_CATALOGUE, reason).phase;
+}
 
 /**
  * A kind's reconciler with the reviewers' controls applied after it (issue 8): the steps run
@@ -13,8 +25,9 @@ const SEVERITY: readonly Phase[] = ['Failed', 'Blocked', 'Paused', 'Waiting', 'P
  *   commands   the reconciler's, minus every command some step holds;
  *   plan       held steps become not runnable, blocked by the step's reason;
  *   members    a held member that has not finished says why it waits;
- *   phase      the most severe of the reconciler's and the steps' (Failed > Blocked >
- *              Paused > Waiting > Progressing), with conditions to match;
+ *   phase      the most severe (SEVERITY) of the reconciler's and of each verdict's, a
+ *              verdict's phase being its reason's in the catalogue (reasons.ts), with
+ *              conditions to match;
  *   summary    the reconciler's, with the steps' notes (`… (paused)`);
  *   details    the reconciler's, plus `rollout: { <step>: … }`;
  *   requeue    the soonest of all.
@@ -106,17 +119,18 @@ function merge(inner: ReconcileResult, verdicts: readonly [string, GovernanceVer
   let reason: string | undefined;
   let message: string | undefined;
   for (const [, v] of verdicts) {
-    if (v.phase === undefined) continue;
-    if (SEVERITY.indexOf(v.phase) < SEVERITY.indexOf(phase)) {
-      phase = v.phase;
+    if (v.reason === undefined) continue;
+    const p = phaseOf(v.reason);
+    if (SEVERITY.indexOf(p) < SEVERITY.indexOf(phase)) {
+      phase = p;
       reason = v.reason;
       message = v.message;
     }
   }
-  // Holding every command of a progressing target leaves it waiting.
+  // Holding every command of a progressing target leaves it waiting (or whatever its first hold's reason says).
   if (phase === 'Progressing' && inner.commands.length > 0 && commands.length === 0 && holds.size > 0) {
     const first = holds.values().next().value as Blocker;
-    phase = 'Waiting';
+    phase = phaseOf(first.reason);
     reason = first.reason;
     message = first.message;
   }

@@ -1,16 +1,18 @@
 /**
- * Maintenance windows (issue 8, item 4): `spec.rollout.windows`, recurring or fixed. Installs,
- * restarts, migrations and backups (every command that changes what runs, `changesWhatRuns`)
- * start only while one is open; staging (download and verify, nothing installed) goes on at
- * any time, so the window is spent installing, not downloading.
+ * Maintenance windows (issue 8, item 4): `spec.rollout.windows`, recurring or fixed. What
+ * disrupts a member starts only while one is open; what it is, per kind and action, is the
+ * table in disruptive.ts — installs and restarts of devices, WRS, ceBoxes and print servers,
+ * a UMS cluster's backup and first server, its load balancers and consoles. Downloads go on
+ * at any time, so the window is spent installing, not downloading.
  *
- * Outside every window: those commands are held, but never one that finishes an update a member
- * is in the middle of (safe-point.ts); phase Waiting, reason `OutsideMaintenanceWindow`, its
- * message giving the next opening in the window's own time zone; a pass is asked for at that
- * opening. While a window is open nothing is held and a pass is asked for at its closing
- * (overlapping or back-to-back windows are joined), so nothing new starts after it. When no
- * window ever opens again (only fixed windows, all past), the target is Blocked
- * (`NoMaintenanceWindow`): a person must declare one.
+ * Outside every window: disruptive commands are held, but never a step `finishing` an update
+ * the servers report being in the middle of (a UMS cluster in update mode: the other servers,
+ * the migration, the return to normal mode — seed 004, disruptive.ts); phase Waiting, reason
+ * `OutsideMaintenanceWindow`, its message giving the next opening in the window's own time
+ * zone; a pass is asked for at that opening. While a window is open nothing is held and a pass
+ * is asked for at its closing (overlapping or back-to-back windows are joined), so nothing new
+ * starts after it. When no window ever opens again (only fixed windows, all past), the target
+ * is Blocked (`NoMaintenanceWindow`): a person must declare one.
  *
  * Details (`status.details.rollout.window`):
  *   { open: boolean,
@@ -21,8 +23,9 @@
  */
 import type { Blocker } from '../contract.ts';
 import { invalidWindow } from './invalid-window.ts';
-import { beginsLeft, finishesAnUpdate, nothingToDo } from './safe-point.ts';
-import { changesWhatRuns, type GovernanceContext, type GovernanceStep, type GovernanceVerdict } from './step.ts';
+import { blocker as reasonBlocker } from './reasons.ts';
+import { disruptionOf, forEachHeld, holdableLeft, nothingToDo, unknownSuffix } from './safe-point.ts';
+import type { GovernanceContext, GovernanceStep, GovernanceVerdict } from './step.ts';
 import { formatLocal, iso, labelOf, timeZoneOf, viewOf, windowsAt } from './time-windows.ts';
 
 export const OUTSIDE_WINDOW_REASON = 'OutsideMaintenanceWindow';
@@ -48,32 +51,33 @@ export const maintenanceWindow: GovernanceStep = {
     }
 
     const next = state.next;
+    const d = disruptionOf(ctx);
+    const holds = new Map<string, Blocker>();
+    const why = unknownSuffix(ctx, d);
+    const opening = next === undefined ? '' : `${labelOf(windows[next.index]!)} opening ${formatLocal(next.opensAt, timeZoneOf(windows[next.index]!))}`;
     const blocker: Blocker =
       next === undefined
-        ? {
-            category: 'stalled',
-            reason: NO_WINDOW_REASON,
-            message: 'no maintenance window opens again (every one declared has passed): installs, restarts, migrations and backups cannot start until spec.rollout.windows declares one',
-          }
-        : {
-            category: 'waiting',
-            reason: OUTSIDE_WINDOW_REASON,
-            message: `outside the maintenance windows: installs, restarts, migrations and backups wait for ${labelOf(windows[next.index]!)} opening ${formatLocal(next.opensAt, timeZoneOf(windows[next.index]!))}; downloads go on`,
-          };
-    const holds = new Map<string, Blocker>();
-    for (const c of ctx.inner.commands) if (changesWhatRuns(c) && !finishesAnUpdate(c, ctx)) holds.set(c.id, blocker);
+        ? reasonBlocker(
+            NO_WINDOW_REASON,
+            'no maintenance window opens again (every one declared has passed): installs, restarts, migrations and ' +
+              `backups cannot start until spec.rollout.windows declares one${why}`,
+          )
+        : reasonBlocker(
+            OUTSIDE_WINDOW_REASON,
+            `outside the maintenance windows: installs, restarts, migrations and backups wait for ${opening}; downloads go on${why}`,
+          );
+    forEachHeld(ctx, d, true, (c) => holds.set(c.id, blocker));
     const details =
       next === undefined
         ? { open: false, held: holds.size, windows: views }
         : { open: false, opensAt: iso(next.opensAt), opensAtLocal: formatLocal(next.opensAt, timeZoneOf(windows[next.index]!)), next: labelOf(windows[next.index]!), held: holds.size, windows: views };
     const requeue = next === undefined ? {} : { requeueAfter: next.opensAt - ctx.now };
-    // Only staging and finishing left to do (or steps people and devices do themselves): the window changes nothing.
-    const needsWindow = holds.size > 0 || beginsLeft(ctx, true);
+    // Only downloads and finishing left to do (or steps people and devices do themselves): the window changes nothing.
+    const needsWindow = holds.size > 0 || holdableLeft(ctx, d, true);
     if (!needsWindow) return { ...requeue, details };
     return {
       holds,
-      phase: next === undefined ? 'Blocked' : 'Waiting',
-      reason: blocker.reason,
+      reason: next === undefined ? NO_WINDOW_REASON : OUTSIDE_WINDOW_REASON,
       message: blocker.message,
       note: next === undefined ? 'no maintenance window ahead' : `next maintenance window ${formatLocal(next.opensAt, timeZoneOf(windows[next.index]!))}`,
       ...requeue,

@@ -5,9 +5,10 @@
  * kind's reconciler alone knows the vendor's order (seeds), governance only decides *when*.
  * Like reconcilers they are pure: `now` is a parameter.
  */
-import type { Blocker, Command, DesiredInput, Phase, ReconcileResult, TargetStatus } from '../contract.ts';
+import type { Blocker, DesiredInput, ReconcileResult, TargetStatus } from '../contract.ts';
 import type { Kind, RolloutPolicy } from '../model/desired.ts';
 import type { Observed } from '../observed.ts';
+import type { GovernanceReason } from './reasons.ts';
 
 export interface GovernanceContext<K extends Kind = Kind> {
   readonly desired: DesiredInput<K>;
@@ -34,13 +35,12 @@ export interface GovernanceVerdict {
    */
   readonly heldMembers?: ReadonlyMap<string, Blocker>;
   /**
-   * The target's phase this step imposes: `Paused` (pause), `Waiting` (a window is closed, a
-   * wave awaits approval), `Blocked`/`Failed` (a person must act: a wave failed, a mandatory
-   * version would be skipped). The most severe of all steps and of the reconciler wins.
+   * Condition reason and message the target takes when this verdict decides its phase. The
+   * reason's phase comes from the catalogue (reasons.ts): `Paused` (pause), `Waiting` (a window
+   * is closed, a wave awaits approval), `Blocked`/`Failed` (a person must act: a wave failed, a
+   * mandatory version would be skipped). The most severe of all steps and of the reconciler wins.
    */
-  readonly phase?: Extract<Phase, 'Paused' | 'Waiting' | 'Blocked' | 'Failed'>;
-  /** Condition reason and message going with `phase` (`OutsideMaintenanceWindow`, …). */
-  readonly reason?: string;
+  readonly reason?: GovernanceReason | 'ObservationMissing';
   readonly message?: string;
   /** A short note appended to the summary (`paused`, `wave 2/4 awaits approval`). */
   readonly note?: string;
@@ -56,9 +56,4 @@ export interface GovernanceStep {
   /** The kinds it applies to. */
   readonly kinds: readonly Kind[];
   decide(ctx: GovernanceContext): GovernanceVerdict | undefined;
-}
-
-/** Commands of actions that change what runs (everything but downloading). */
-export function changesWhatRuns(c: Command): boolean {
-  return c.action !== 'stage';
 }

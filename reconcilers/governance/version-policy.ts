@@ -5,9 +5,16 @@
  * (a) Upgrade paths. A Release with `mandatory: true` may not be skipped: a member that runs a
  *     version below it and is told to go above it must install it first. Its commands are held
  *     with a stalled `MandatoryVersionSkipped` blocker naming the release to install first;
- *     phase Blocked. A person points the target at that release, then at the later one. In an
- *     HACluster every command is held (the cluster is updated as one, seed 004: a server left
- *     behind would stop it half-way, in update mode).
+ *     phase Blocked. A person points the target at that release, then at the later one. In
+ *     an HACluster every command is held (the cluster is updated as one, seed 004: a server
+ *     left behind would stop it half-way, in update mode).
+ *     Reads the version each member runs: the reconciler's `members[].observed`, else the
+ *     agent's component of the product. A member whose agent never reported, or that reports
+ *     a version that cannot be compared, while a mandatory release lies below its desired
+ *     version: unknown, never "no skip" — its commands are held (`ObservationMissing`, phase
+ *     Waiting, "no version reported by ws-7"; in an HACluster every command), also when
+ *     another member's skip is known. An agent that reported without the product runs
+ *     nothing: a first install skips nothing.
  *
  * (b) The schema fence of an HACluster. Every UMS update migrates the production database
  *     schema on the last server (seed 004), and no older server runs on a migrated schema —
@@ -31,13 +38,17 @@
  *     fence?: { desired, schemaAt, refused: boolean,      the desired version is below schemaAt;
  *               restore?: { version, reason } },          refused unless the restore declared matches
  *     mandatory?: { count: number,                        members that would skip a mandatory release
- *                   members: [{ member, observed, desired, release, version }] } }   (the first 20)
+ *                   members: [{ member, observed, desired, release, version }] },   (the first 20)
+ *     unknown?: { count: number, members: string[] } }   members whose version is not known (the first 20)
  */
 import { attempt } from '../command-id.ts';
 import type { Blocker } from '../contract.ts';
 import type { Release } from '../model/desired.ts';
 import { messageOf } from '../model/errors.ts';
 import { compareVersions, isValidVersion, versionsEqual } from '../model/version.ts';
+import { describeMissing, type Missing } from '../engine/precondition.ts';
+import { componentOf } from '../observed.ts';
+import { blocker } from './reasons.ts';
 import type { GovernanceContext, GovernanceStep, GovernanceVerdict } from './step.ts';
 
 export const MANDATORY_REASON = 'MandatoryVersionSkipped';
@@ -59,9 +70,9 @@ export const versionPolicy: GovernanceStep = {
   name: VERSION_POLICY_STEP,
   kinds: ['Domain', 'Account', 'HACluster'],
   decide(ctx: GovernanceContext): GovernanceVerdict | undefined {
-    const skips = mandatorySkips(ctx);
+    const { skips, unknown } = mandatorySkips(ctx);
     const fence = ctx.desired.object.kind === 'HACluster' ? schemaFence(ctx) : undefined;
-    if (skips.length === 0 && fence === undefined) return undefined;
+    if (skips.length === 0 && unknown.length === 0 && fence === undefined) return undefined;
 
     const details: Record<string, unknown> = {};
     if (fence?.schemaAt !== undefined) details['schemaAt'] = fence.schemaAt;
@@ -72,6 +83,7 @@ export const versionPolicy: GovernanceStep = {
         members: skips.slice(0, MAX_LISTED).map(({ member, observed, desired, release, version }) => ({ member, observed, desired, release, version })),
       };
     }
+    if (unknown.length > 0) details['unknown'] = { count: unknown.length, members: unknown.slice(0, MAX_LISTED).map((u) => u.member) };
 
     const holds = new Map<string, Blocker>();
     const heldMembers = new Map<string, Blocker>();
@@ -80,11 +92,14 @@ export const versionPolicy: GovernanceStep = {
       const b = fence.refusal;
       for (const c of ctx.inner.commands) holds.set(c.id, b);
       for (const m of ctx.inner.status.members) heldMembers.set(m.name, b);
-      return { holds, heldMembers, phase: 'Blocked', reason: b.reason, message: b.message, details };
+      return { holds, heldMembers, reason: SCHEMA_FENCE_REASON, message: b.message, details };
     }
-    if (skips.length === 0) return { details };
+    if (skips.length === 0 && unknown.length === 0) return { details };
+    if (skips.length === 0) return unknownVerdict(ctx, unknown, details);
 
     const first = skips[0]!;
+    // Unknown members wait too, whatever a known skip says (a skip outranks them in the phase).
+    if (unknown.length > 0) for (const [m, b] of unknownVerdict(ctx, unknown, details).heldMembers!) heldMembers.set(m, b);
     for (const s of skips) heldMembers.set(s.member, s.blocker);
     const cluster = ctx.desired.object.kind === 'HACluster';
     for (const c of ctx.inner.commands) {
@@ -95,7 +110,6 @@ export const versionPolicy: GovernanceStep = {
     return {
       holds,
       heldMembers,
-      phase: 'Blocked',
       reason: MANDATORY_REASON,
       message: `${first.member}${others}: ${first.blocker.message}`,
       note: `mandatory ${first.version} first`,
@@ -105,11 +119,31 @@ export const versionPolicy: GovernanceStep = {
 };
 
 function clusterHeld(first: Skip): Blocker {
-  return {
-    category: 'stalled',
-    reason: MANDATORY_REASON,
-    message: `${first.member} would skip the mandatory version ${first.version}: the cluster is updated as one, so nothing starts until it is installed first`,
-  };
+  return blocker(MANDATORY_REASON, `${first.member} would skip the mandatory version ${first.version}: the cluster is updated as one, so nothing starts until it is installed first`);
+}
+
+/** Members whose version is unknown: their commands are held until they report one. */
+function unknownVerdict(ctx: GovernanceContext, unknown: readonly Unknown[], details: Record<string, unknown>): GovernanceVerdict {
+  const first = unknown[0]!;
+  const missing: Missing[] = unknown.slice(0, 3).map((u) => ({ member: u.member, observation: u.observation }));
+  const more = unknown.length > 3 ? ` and ${unknown.length - 3} more` : '';
+  const message = `${describeMissing(missing)}${more}: whether ${first.version} (mandatory) would be skipped is unknown, so ${unknown.length === 1 ? 'its' : 'their'} update waits`;
+  const heldMembers = new Map<string, Blocker>();
+  const b = blocker('ObservationMissing', message);
+  for (const u of unknown) heldMembers.set(u.member, b);
+  // A cluster is updated as one (seed 004): a server found to skip half-way would stop it in update mode.
+  const cluster = ctx.desired.object.kind === 'HACluster';
+  const holds = new Map<string, Blocker>();
+  for (const c of ctx.inner.commands) if (cluster || heldMembers.has(c.member)) holds.set(c.id, b);
+  return { holds, heldMembers, reason: 'ObservationMissing', message, note: 'versions unknown', details };
+}
+
+interface Unknown {
+  readonly member: string;
+  /** `version` (never reported) or `comparable version` (reported one that is not valid). */
+  readonly observation: string;
+  /** The lowest mandatory version below the desired one. */
+  readonly version: string;
 }
 
 // ------------------------------------------------------------------ (a) mandatory versions
@@ -134,17 +168,19 @@ function productOf(ctx: GovernanceContext, role: string): string | undefined {
 }
 
 /**
- * Members below a mandatory release that is below their desired version, in status order.
- * A million devices share a handful of (observed, desired) pairs: each pair is judged once.
+ * Members below a mandatory release that is below their desired version, in status order, and
+ * members whose version is unknown while such a release exists. A million devices share a
+ * handful of (observed, desired) pairs: each pair is judged once.
  */
-function mandatorySkips(ctx: GovernanceContext): Skip[] {
+function mandatorySkips(ctx: GovernanceContext): { skips: Skip[]; unknown: Unknown[] } {
   const mandatoryOf = new Map<string, Release[]>();
   const judged = new Map<string, Release | null>();
   const blockers = new Map<string, Blocker>();
   const out: Skip[] = [];
+  const unknown: Unknown[] = [];
   for (const m of ctx.inner.status.members) {
-    const { observed, desired } = m;
-    if (observed === undefined || desired === '' || observed === desired) continue;
+    const { desired } = m;
+    if (desired === '' || m.observed === desired) continue;
     const product = productOf(ctx, m.role);
     if (product === undefined) continue;
     let mandatory = mandatoryOf.get(product);
@@ -155,27 +191,44 @@ function mandatorySkips(ctx: GovernanceContext): Skip[] {
         .sort((a, b) => compareVersions(a.spec.version, b.spec.version));
       mandatoryOf.set(product, mandatory);
     }
-    if (mandatory.length === 0) continue;
+    if (mandatory.length === 0 || !isValidVersion(desired)) continue;
+    const observed = m.observed ?? versionReported(ctx, m.agent, product);
+    if (observed === null) continue; // reported, without the product: a first install skips nothing
+    if (observed === undefined || !isValidVersion(observed)) {
+      const below = mandatory.find((r) => compareVersions(r.spec.version, desired) < 0);
+      if (below !== undefined) unknown.push({ member: m.name, observation: observed === undefined ? 'version' : 'comparable version', version: below.spec.version });
+      continue;
+    }
+    if (observed === desired) continue;
     const key = `${product}\0${observed}\0${desired}`;
     let release = judged.get(key);
     if (release === undefined) {
-      release = null;
-      if (isValidVersion(observed) && isValidVersion(desired)) {
-        // The lowest mandatory release strictly between: the one to install first.
-        release = mandatory.find((r) => compareVersions(observed, r.spec.version) < 0 && compareVersions(r.spec.version, desired) < 0) ?? null;
-      }
+      // The lowest mandatory release strictly between: the one to install first.
+      release = mandatory.find((r) => compareVersions(observed, r.spec.version) < 0 && compareVersions(r.spec.version, desired) < 0) ?? null;
       judged.set(key, release);
     }
     if (release === null) continue;
-    let blocker = blockers.get(key);
-    if (blocker === undefined) {
+    let b = blockers.get(key);
+    if (b === undefined) {
       const data = { observed, desired, release: release.metadata.name, version: release.spec.version };
-      blocker = { category: 'stalled', reason: MANDATORY_REASON, message: messageOf('MANDATORY_VERSION_SKIPPED', data) };
-      blockers.set(key, blocker);
+      b = blocker(MANDATORY_REASON, messageOf('MANDATORY_VERSION_SKIPPED', data));
+      blockers.set(key, b);
     }
-    out.push({ member: m.name, observed, desired, release: release.metadata.name, version: release.spec.version, blocker });
+    out.push({ member: m.name, observed, desired, release: release.metadata.name, version: release.spec.version, blocker: b });
   }
-  return out;
+  return { skips: out, unknown };
+}
+
+/**
+ * The version of `product` an agent reports: undefined when the agent never reported (no
+ * report, or no `lastSeen` and nothing in it), null when it reported and runs no such product.
+ */
+function versionReported(ctx: GovernanceContext, agent: string, product: string): string | null | undefined {
+  const obs = ctx.observed.agents.get(agent);
+  if (obs === undefined || (obs.lastSeen === undefined && obs.components.length === 0)) return undefined;
+  const c = componentOf(obs, product);
+  if (c === undefined) return null;
+  return c.version ?? null;
 }
 
 // ------------------------------------------------------------------ (b) the schema fence
@@ -211,7 +264,7 @@ function schemaFence(ctx: GovernanceContext): Fence | undefined {
     const restored = restore !== undefined && isValidVersion(restore.version) && versionsEqual(restore.version, desired);
     const below = { desired, schemaAt: before, refused: !restored, ...(restore !== undefined ? { restore: { version: restore.version, reason: restore.reason } } : {}) };
     if (!restored) {
-      const refusal: Blocker = { category: 'stalled', reason: SCHEMA_FENCE_REASON, message: messageOf('SCHEMA_FENCE', { schemaAt: before, desired }) };
+      const refusal: Blocker = blocker(SCHEMA_FENCE_REASON, messageOf('SCHEMA_FENCE', { schemaAt: before, desired }));
       return { schemaAt: before, below, refusal };
     }
     return { schemaAt: migrated(ctx, desired) ? desired : before, below };

@@ -8,7 +8,7 @@
  * reconciler (seeds 000, 001, 003) and never held here; so are an account's test-ring
  * devices: the test ring is the canary before any wave, and production waits for it to
  * converge (promotion) — a ring device held by a wave would wait for production, for ever. Only commands that change what runs
- * are held (`changesWhatRuns`): a domain still propagates (stages) to every slave, since
+ * are held (not downloads, disruptive.ts): a domain still propagates (stages) to every slave, since
  * seed 000 applies only once every slave holds the package.
  *
  * Per member (from the reconciler's status, plan and commands, and what agents report):
@@ -18,8 +18,10 @@
  *               result already reported, or a restart after its install). Never held by this
  *               step, whatever happens: never half an update. A member merely sent its first
  *               `apply` this pass is not in flight yet (the reconciler also calls it Updating).
- *   straggler   not done, and offline for longer than `stragglerAfter` (from its last report;
- *               never reported counts as offline since forever). Its wave does not wait for it.
+ *   straggler   not done, and offline for longer than `stragglerAfter` (from its last report,
+ *               `lastSeen`). Its wave does not wait for it. A member that never reported is no
+ *               straggler: how long it has been offline is unknown (a controller that lost its
+ *               inventory sees every member so), and unknown holds — its wave waits for it.
  *               It stays a straggler until it is done, even once back online — remembered in
  *               the previous status (`details.rollout.waves.stragglers`) for the same rollout
  *               (`rolloutStartedAt`) — so its return never pulls the rollout back: it catches
@@ -42,6 +44,9 @@
  *               members or version changed since). The same rule holds mid-wave: members done
  *               stay done, members in flight finish, members not started wait for a new
  *               approval. A gate with nothing left to do from its wave on asks for nothing.
+ *               An approval naming a wave that does not exist opens nothing; details list it
+ *               (`unusedApprovals`, "wave 7 does not exist: …", as `validate` says) and so
+ *               does the awaiting message.
  *   current     rolling out: its members get their commands, at most `maxUnavailable` of
  *               them in flight at once (a share is of the wave, rounded up; in member order,
  *               the rest held with `MaxUnavailable`); later waves are held (`WaitingForWave`),
@@ -60,8 +65,11 @@ import type { Approval, CountOrPercent, WaveStrategy } from '../model/desired.ts
 import { targetId } from '../model/identity.ts';
 import type { AgentObservation } from '../observed.ts';
 import { approvalDigest } from './approval-digest.ts';
-import { changesWhatRuns, type GovernanceContext, type GovernanceStep, type GovernanceVerdict } from './step.ts';
-import { durationMs, planWaves, resolveCount, type WaveBounds } from './wave-plan.ts';
+import { isDownload } from './disruptive.ts';
+import { blocker } from './reasons.ts';
+import type { GovernanceContext, GovernanceStep, GovernanceVerdict } from './step.ts';
+import { messageOf } from '../model/errors.ts';
+import { durationMs, maxWaveCount, planWaves, resolveCount, type WaveBounds } from './wave-plan.ts';
 
 /** The step's name: its details are `status.details.rollout.waves`. */
 export const WAVES_STEP_NAME = 'waves';
@@ -116,6 +124,13 @@ export interface WaveDetails {
   readonly approval?: WaveApprovalDetails;
 }
 
+export interface UnusedApproval {
+  readonly wave: number;
+  readonly by: string;
+  readonly why: 'no-such-wave' | 'not-required';
+  readonly message: string;
+}
+
 export interface WavesDetails {
   /** `device` (Account) or `slave` (Domain). */
   readonly role: string;
@@ -133,6 +148,13 @@ export interface WavesDetails {
   readonly stragglerAfter?: string;
   readonly maxUnavailable?: { readonly limit: number; readonly inFlight: number; readonly held: number };
   readonly failureThreshold: CountOrPercent;
+  /**
+   * Approvals that open no gate, with why: the wave they name does not exist (`no-such-wave`),
+   * or it exists and requires no approval (`not-required`). As `validate` reports them.
+   */
+  readonly unusedApprovals?: readonly UnusedApproval[];
+  /** Members of the waves reached that never reported: not stragglers (unknown is not "offline long enough"). */
+  readonly neverReported?: number;
 }
 
 // ------------------------------------------------------------------ the step
@@ -237,6 +259,7 @@ class WavePass {
   private readonly target: string;
   private readonly noun: (count: number) => string;
   private requeueAfter: number | undefined;
+  private neverReported = 0;
 
   constructor(
     private readonly ctx: GovernanceContext,
@@ -262,6 +285,7 @@ class WavePass {
   decide(): GovernanceVerdict {
     const { bounds } = this;
     const gates = this.gates();
+    const unused = unusedApprovals(this.strategy, this.ctx.policy?.approvals ?? []);
     const left = this.leftFrom();
     const evals: WaveEval[] = [];
     let current = -1;
@@ -285,35 +309,40 @@ class WavePass {
     const holds = new Map<string, Blocker>();
     const heldMembers = new Map<string, Blocker>();
     let limit: { limit: number; inFlight: number; held: number } | undefined;
-    let verdict: Pick<GovernanceVerdict, 'phase' | 'reason' | 'message' | 'note'> = {};
+    let verdict: Pick<GovernanceVerdict, 'reason' | 'message' | 'note'> = {};
     const total = bounds.length;
     if (state === 'halted') {
       const ev = evals[current]!;
-      const b: Blocker = { category: 'stalled', reason: WAVE_REASONS.waveFailed, message: `rollout halted: wave ${current + 1} of ${total} failed (${ev.failed.length} failed, ${ev.tolerated} tolerated)` };
+      const b: Blocker = blocker(WAVE_REASONS.waveFailed, `rollout halted: wave ${current + 1} of ${total} failed (${ev.failed.length} failed, ${ev.tolerated} tolerated)`);
       this.hold(holds, heldMembers, () => b, 0);
-      verdict = { phase: 'Failed', reason: WAVE_REASONS.waveFailed, message: this.failedMessage(ev, total), note: `halted: wave ${current + 1}/${total} failed` };
+      verdict = { reason: WAVE_REASONS.waveFailed, message: this.failedMessage(ev, total), note: `halted: wave ${current + 1}/${total} failed` };
     } else if (state === 'awaiting-approval') {
       const gate = gates[current]!;
       const ev = evals[current]!;
       const reason = gate.outdated ? WAVE_REASONS.approvalOutdated : WAVE_REASONS.awaitingApproval;
-      const b: Blocker = {
-        category: 'waiting',
+      const b: Blocker = blocker(
         reason,
-        message: gate.outdated
+        gate.outdated
           ? `the approval of wave ${current + 1} of ${total} no longer matches its plan; waiting for an approval of ${gate.digest}`
           : `wave ${current + 1} of ${total} awaits approval (digest ${gate.digest})`,
-      };
+      );
       // Earlier waves (their stragglers catching up) go on; the gated wave and later ones wait.
       this.hold(holds, heldMembers, (k) => (k >= current ? b : undefined), current);
       verdict = {
-        phase: 'Waiting',
         reason,
-        message: this.approvalMessage(ev, gate, total),
+        message: this.approvalMessage(ev, gate, total) + misnamed(unused),
         note: gate.outdated ? `wave ${current + 1}/${total}: approval outdated` : `wave ${current + 1}/${total} awaits approval`,
       };
     } else if (state === 'current') {
       const waiting = bounds.map((_, k): Blocker | undefined =>
-        k > current ? { category: 'waiting', reason: WAVE_REASONS.waitingForWave, message: k === current + 1 ? `in wave ${k + 1} of ${total}: starts once wave ${current + 1} is done` : `in wave ${k + 1} of ${total}: starts after wave ${k}; wave ${current + 1} is rolling out` } : undefined,
+        k <= current
+          ? undefined
+          : blocker(
+              WAVE_REASONS.waitingForWave,
+              k === current + 1
+                ? `in wave ${k + 1} of ${total}: starts once wave ${current + 1} is done`
+                : `in wave ${k + 1} of ${total}: starts after wave ${k}; wave ${current + 1} is rolling out`,
+            ),
       );
       limit = this.holdLaterWaves(holds, heldMembers, waiting, current, evals[current]!);
       verdict = { note: `wave ${current + 1}/${total}` };
@@ -329,6 +358,8 @@ class WavePass {
       ...(this.strategy.stragglerAfter !== undefined ? { stragglerAfter: this.strategy.stragglerAfter } : {}),
       ...(limit !== undefined ? { maxUnavailable: limit } : {}),
       failureThreshold: this.strategy.failureThreshold ?? 0,
+      ...(unused.length > 0 ? { unusedApprovals: unused } : {}),
+      ...(this.neverReported > 0 ? { neverReported: this.neverReported } : {}),
     };
     return {
       ...(holds.size > 0 ? { holds } : {}),
@@ -344,9 +375,10 @@ class WavePass {
   /** Which members have a command that changes what runs this pass, and whether it continues an update under way (a restart follows an install). */
   private classifyCommands(): void {
     const commands = this.ctx.inner.commands;
+    const kind = this.ctx.desired.object.kind;
     for (let n = 0; n < commands.length; n++) {
       const c = commands[n]!;
-      if (!changesWhatRuns(c)) continue;
+      if (isDownload(kind, c)) continue;
       const i = this.locate.indexOf(c.member);
       if (i < 0) continue;
       this.held[n] = i;
@@ -409,7 +441,12 @@ class WavePass {
     const obs = this.ctx.observed.agents.get(m.agent);
     if (obs?.online === true) return false;
     const since = obs?.lastSeen === undefined ? Number.NaN : Date.parse(obs.lastSeen);
-    if (Number.isNaN(since)) return true; // never reported: offline since forever
+    if (Number.isNaN(since)) {
+      // Never reported (or a controller that lost its inventory): how long it has been offline is
+      // unknown, and unknown is not "long enough" — its wave waits for it.
+      this.neverReported++;
+      return false;
+    }
     const left = since + after - this.ctx.now;
     if (left < 0) return true;
     // It becomes one just after `left`: be back then to let its wave go on.
@@ -506,7 +543,7 @@ class WavePass {
     const full: Blocker | undefined =
       limit === undefined
         ? undefined
-        : { category: 'waiting', reason: WAVE_REASONS.maxUnavailable, message: `wave ${current + 1} of ${total}: at most ${limit} ${this.noun(limit)} updated at once (maxUnavailable); starts when one finishes` };
+        : blocker(WAVE_REASONS.maxUnavailable, `wave ${current + 1} of ${total}: at most ${limit} ${this.noun(limit)} updated at once (maxUnavailable); starts when one finishes`);
     const commands = this.ctx.inner.commands;
     for (let n = 0; n < commands.length; n++) {
       const i = this.held[n]!;
@@ -689,4 +726,24 @@ function countOnes(a: Uint8Array): number {
   let n = 0;
   for (const x of a) n += x;
   return n;
+}
+
+/** Approvals that open no gate, in file order: the wave does not exist, or requires none. */
+function unusedApprovals(strategy: WaveStrategy, approvals: readonly Approval[]): UnusedApproval[] {
+  const waves = maxWaveCount(strategy.steps);
+  const required = strategy.approvalRequired ?? [];
+  const out: UnusedApproval[] = [];
+  for (const a of approvals) {
+    const { wave, by } = a;
+    if (wave < 1 || wave > waves) out.push({ wave, by, why: 'no-such-wave', message: messageOf('APPROVAL_NO_SUCH_WAVE', { wave, waves }) });
+    else if (!required.includes(wave)) out.push({ wave, by, why: 'not-required', message: messageOf('APPROVAL_NOT_REQUIRED', { wave, required }) });
+  }
+  return out;
+}
+
+/** While a gate waits: an approval naming a wave that does not exist is likely the one meant for it. */
+function misnamed(unused: readonly UnusedApproval[]): string {
+  const missing = unused.filter((u) => u.why === 'no-such-wave');
+  if (missing.length === 0) return '';
+  return ` (an approval by ${missing[0]!.by}: ${missing[0]!.message}${missing.length > 1 ? `; and ${missing.length - 1} more` : ''})`;
 }

@@ -1,14 +1,16 @@
 /**
- * Maintenance windows, change freezes and pause (issue 8, items 4 and 5), applied by
+ * Maintenance windows, change freezes and pause (issue 8, items 4 and 5; issue 12), applied by
  * `governed()` after the real reconcilers: installs and restarts only inside a window while
  * staging goes on outside; a freeze stops everything, staging included; a pause stops the
- * rollout at the next safe point — never in the middle of an HA server update.
+ * rollout at the next safe point — for a UMS cluster, once its servers are out of update mode.
+ * The per-kind table itself is tested on synthetic results in disruptive.test.ts.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { reconcileAccount } from '../../reconcilers/account.ts';
+import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
 import { commandId } from '../../reconcilers/command-id.ts';
 import type { Command, DesiredInput, ReconcileResult, Reconciler, TargetStatus } from '../../reconcilers/contract.ts';
-import { reconcileDomain } from '../../reconcilers/domain.ts';
+import { reconcileDomain } from '../../reconcilers/domain/reconcile.ts';
 import { changeFreeze } from '../../reconcilers/governance/change-freeze.ts';
 import { governed } from '../../reconcilers/governance/governed.ts';
 import { maintenanceWindow } from '../../reconcilers/governance/maintenance-window.ts';
@@ -16,7 +18,7 @@ import { pause } from '../../reconcilers/governance/pause.ts';
 import type { GovernanceContext } from '../../reconcilers/governance/step.ts';
 import { GOVERNANCE_STEPS } from '../../reconcilers/governance/steps.ts';
 import { versionPolicy } from '../../reconcilers/governance/version-policy.ts';
-import { reconcileHACluster } from '../../reconcilers/ha-cluster.ts';
+import { reconcileHACluster } from '../../reconcilers/ha-cluster/reconcile.ts';
 import type { HAClusterSpec, RolloutPolicy, TimeWindow } from '../../reconcilers/model/desired.ts';
 import type { CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
 import { RECONCILERS } from '../../reconcilers/registry.ts';
@@ -174,11 +176,12 @@ function account(rollout: RolloutPolicy) {
 const T = 'account/acme' as const;
 const succeeded = (id: string): CommandResult => ({ id, status: 'succeeded', at: iso(NOW - 60_000) });
 
-describe('a member in the middle of its update finishes it', () => {
-  it('a WRS our apply installed is restarted outside the window; one installed otherwise waits for the window', () => {
+describe('a restart is disruptive in every case (issue 12): it waits for the window, and for the end of a pause', () => {
+  it('a WRS restart waits for the window, even right after our own install: a restart in office hours is what a window prevents', () => {
     const ours = observed({ 'wrs-paris': { components: [running(P, '4.3.0')], results: [succeeded(commandId(T, 'wrs-paris', 'apply', '4.3.0'))] }, 'ws-001': { components: [running(P, '4.2.1')] } }, { 'w360-core-4.3.0': 'verified' });
     const r = accountReconciler(account({ windows: [WEEKNIGHTS] }), ours, undefined, NOW);
-    expect(sent(r)).toEqual(['restart wrs-paris']);
+    expect(sent(r)).toEqual([]);
+    expect(planOf(r)).toContain('restart wrs-paris [OutsideMaintenanceWindow]');
 
     const byHand = observed({ 'wrs-paris': { components: [running(P, '4.3.0', { pendingRestart: true })] }, 'ws-001': { components: [running(P, '4.2.1')] } }, { 'w360-core-4.3.0': 'verified' });
     const held = accountReconciler(account({ windows: [WEEKNIGHTS] }), byHand, undefined, NOW);
@@ -186,13 +189,13 @@ describe('a member in the middle of its update finishes it', () => {
     expect(planOf(held)).toContain('restart wrs-paris [OutsideMaintenanceWindow]');
   });
 
-  it('pause holds the restart of a WRS we did not install, not one we did', () => {
+  it('pause holds the restart of a WRS, ours or not: installed and not restarted, it runs its old version (a safe point)', () => {
     const ours = observed({ 'wrs-paris': { components: [running(P, '4.3.0')], results: [succeeded(commandId(T, 'wrs-paris', 'apply', '4.3.0'))] }, 'ws-001': { components: [running(P, '4.2.1')] } }, { 'w360-core-4.3.0': 'verified' });
     const r = accountReconciler(account({ paused: true }), ours, undefined, NOW);
-    expect(sent(r)).toEqual(['restart wrs-paris']);
+    expect(sent(r)).toEqual([]);
     expect(r.status.phase).toBe('Paused');
-    expect(r.status.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Paused', message: 'rollout paused (spec.rollout.paused: true): nothing new starts; wrs-paris finishes its update first; set it back to false to resume' });
-    expect(rollout(r, 'pause')).toEqual({ paused: true, held: 0, finishing: ['wrs-paris'], finishingCount: 1 });
+    expect(r.status.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'Paused', message: 'rollout paused (spec.rollout.paused: true): nothing new starts; set it back to false to resume' });
+    expect(rollout(r, 'pause')).toMatchObject({ paused: true, finishing: [], finishingCount: 0 });
   });
 });
 
@@ -325,37 +328,30 @@ function simulation(stuck: readonly string[] = []) {
   return { agents, pass, until, log };
 }
 
-describe('pause in the middle of an HA rollout waits for the current server to finish (seed 004)', () => {
-  it('the server being updated finishes; the next one does not start; resuming continues where it stopped', () => {
+describe('pause in the middle of an HA rollout lets the cluster finish its servers (seed 004: "sofort")', () => {
+  it('paused while ums-1 installs: the servers finish, the schema is migrated, update mode ends; LB and console wait; resuming sends them', () => {
     const sim = simulation();
     sim.until('apply ums-1', haReconciler, cluster());
     expect(sim.agents.get('ums-1')).toMatchObject({ mode: 'update', state: 'installing' });
 
-    // Paused while ums-1 installs: nothing is sent, ums-1 is still being updated, and the status says it finishes first.
+    // Paused while ums-1 installs and ums-2 waits in update mode: the cluster is mid-update (observed), it finishes.
     const paused = cluster({ paused: true });
-    const mid = sim.pass(haReconciler, paused);
-    expect(sent(mid)).toEqual([]);
-    expect(mid.status.phase).toBe('Paused');
-    expect(mid.status.members.find((m) => m.name === 'ums-1')?.state).toBe('Updating');
-    expect(mid.status.conditions.find((c) => c.type === 'Ready')?.message).toBe('rollout paused (spec.rollout.paused: true): nothing new starts; ums-1 finishes its update first; set it back to false to resume');
-
-    // ums-1 finished its install: ums-3 would be next, and waits.
-    for (let i = 0; i < 5; i++) {
-      const r = sim.pass(haReconciler, paused);
-      expect(sent(r)).toEqual([]);
+    const seen: string[] = [];
+    let r: ReconcileResult | undefined;
+    for (let i = 0; i < 15; i++) {
+      r = sim.pass(haReconciler, paused);
+      seen.push(...sent(r));
       expect(r.status.phase).toBe('Paused');
-      expect(r.status.summary).toBe('2 of 3 servers updated to 12.08.110 (paused)');
     }
-    expect(sim.agents.get('ums-1')).toMatchObject({ version: V, mode: 'update', state: 'running' });
-    expect(sim.agents.get('ums-3')).toMatchObject({ version: OLD, mode: 'normal', state: 'running' });
-    const last = sim.pass(haReconciler, paused);
-    expect(planOf(last)).toContain('apply ums-3 [Paused]');
-    expect(rollout(last, 'pause')).toEqual({ paused: true, held: 1, finishing: [], finishingCount: 0 });
+    expect(seen).toContain('apply ums-3');
+    expect(seen).toContain('migrate ums-3');
+    expect(seen.filter((l) => l.includes('ums-lb-1') || l.includes('ums-console'))).toEqual([]);
+    for (const s of SERVERS) expect(sim.agents.get(s)).toMatchObject({ version: V, mode: 'normal', state: 'running' });
+    expect(planOf(r!)).toContain('apply ums-lb-1 [Paused]');
 
-    // Resumed: ums-3, the migration, the load balancer, the console, converged.
-    let r = last;
-    for (let i = 0; i < 20 && r.status.phase !== 'Converged'; i++) r = sim.pass(haReconciler, cluster({ paused: false }));
-    expect(r.status.phase).toBe('Converged');
+    // Resumed: the load balancer, the console, converged.
+    for (let i = 0; i < 20 && r!.status.phase !== 'Converged'; i++) r = sim.pass(haReconciler, cluster({ paused: false }));
+    expect(r!.status.phase).toBe('Converged');
     expect(sim.log.filter((l) => l.startsWith('apply ums-') || l.startsWith('migrate'))).toEqual(['apply ums-2', 'apply ums-1', 'apply ums-3', 'migrate ums-3', 'apply ums-lb-1', 'apply ums-console']);
   });
 
@@ -381,6 +377,71 @@ describe('pause in the middle of an HA rollout waits for the current server to f
     const r = sim.pass(haReconciler, cluster({ paused: true }));
     expect(sent(r)).toEqual([]);
     expect(r.status.phase).toBe('Paused');
+  });
+});
+
+describe('a window closing in the middle of an HA rollout: the cluster finishes its servers, the rest waits (seed 004, issue 12)', () => {
+  it('outside the window the servers finish, the schema is migrated and update mode ends; LB and console wait for the next opening', () => {
+    const sim = simulation();
+    sim.until('apply ums-1', haReconciler, cluster());
+    // From here on the window is closed (the next one opens Monday 22:00 Paris).
+    const closed = cluster({ windows: [WEEKNIGHTS] });
+    const seen: string[] = [];
+    let r: ReconcileResult | undefined;
+    for (let i = 0; i < 15; i++) {
+      r = sim.pass(haReconciler, closed);
+      seen.push(...sent(r));
+    }
+    expect(seen).toContain('apply ums-3');
+    expect(seen).toContain('migrate ums-3');
+    expect(seen.filter((l) => l.includes('ums-lb-1') || l.includes('ums-console'))).toEqual([]);
+    for (const s of SERVERS) expect(sim.agents.get(s)).toMatchObject({ version: V, mode: 'normal', state: 'running' });
+    expect(planOf(r!)).toContain('apply ums-lb-1 [OutsideMaintenanceWindow]');
+    expect(r!.status.phase).toBe('Waiting');
+  });
+
+  it('a window closed before the first server: the installer is distributed, the backup and the first server wait', () => {
+    const sim = simulation();
+    const seen: string[] = [];
+    for (let i = 0; i < 8; i++) seen.push(...sent(sim.pass(haReconciler, cluster({ windows: [WEEKNIGHTS] }))));
+    expect(seen.every((l) => l.startsWith('stage '))).toBe(true);
+    expect(seen.length).toBeGreaterThan(0);
+    for (const s of SERVERS) expect(sim.agents.get(s)).toMatchObject({ version: OLD, mode: 'normal' });
+  });
+});
+
+describe('invariant, on the real HACluster reconciler: outside a window, in a freeze or paused, only a cluster observed mid-update finishes', () => {
+  const FREEZE_NOW: TimeWindow = { from: '2026-11-20T00:00:00Z', until: '2026-11-30T00:00:00Z' };
+  const CONTROL: Record<string, RolloutPolicy | undefined> = { none: undefined, closed: { windows: [WEEKNIGHTS] }, freeze: { freezes: [FREEZE_NOW] }, pause: { paused: true } };
+  /** The oracle, from the snapshot the reconciler was given: a server in update mode, or two versions among the servers. */
+  const midUpdate = (obs: Observed): boolean => {
+    const comps = SERVERS.map((n) => obs.agents.get(n)?.components.find((c) => c.product === UMS));
+    if (comps.some((c) => c?.mode === 'update')) return true;
+    const versions = comps.map((c) => c?.version).filter((v): v is string => v !== undefined);
+    return versions.includes(V) && versions.some((v) => v !== V);
+  };
+
+  it('holds at every pass, whatever the schedule of controls and stuck servers', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('none', 'closed', 'freeze', 'pause'), { minLength: 10, maxLength: 40 }), fc.subarray(SERVERS), (schedule, stuck) => {
+        const sim = simulation(stuck);
+        for (const control of schedule) {
+          const checked: Reconciler<'HACluster'> = (d, obs, prev, now) => {
+            const r = haReconciler(d, obs, prev, now);
+            if (control === 'none') return r;
+            const mid = midUpdate(obs);
+            for (const c of r.commands) {
+              const finishing = mid && SERVERS.includes(c.member) && ['stage', 'apply', 'migrate', 'end-update-mode'].includes(c.action);
+              const ok = finishing || (control === 'closed' && c.action === 'stage');
+              if (!ok) throw new Error(`${control}: ${c.action} ${c.member} sent (mid-update: ${mid})`);
+            }
+            return r;
+          };
+          sim.pass(checked, cluster(CONTROL[control]));
+        }
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 

@@ -198,7 +198,7 @@ describe('a wave rollout governed from Git: halt, retry, approval gate, changed 
     const first = (step: string): number => story.indexOf(step);
     expect(first('Failed/WaveFailed')).toBeGreaterThanOrEqual(0);
     expect(first('Failed/WaveFailed')).toBeLessThan(first('Waiting/AwaitingApproval'));
-    expect(first('Waiting/AwaitingApproval')).toBeLessThan(first('Converged/UpToDate'));
+    expect(first('Waiting/AwaitingApproval')).toBeLessThan(first('Converged/Converged'));
   });
 
   it('4. a commit adds d5 to wave 2: the approval no longer counts, status asks for a new one, and d5 waits', async () => {

@@ -19,8 +19,12 @@ import { at, perDocument } from './context.ts';
  *     vendor's order (seed 004), load balancers and consoles after — so a strategy, and above
  *     all an approval gate, would silently do nothing while reviewers believe it protects the
  *     rollout. Refusing it is safer than ignoring it (pause and windows do apply there).
- * - warnings (the revision is still applied): an approval for a wave that requires none
- *   (a typo, or a stale approval left after a gate was removed) has no effect.
+ * - warnings (the revision is still applied; the approval has no effect, so no gate opens):
+ *   - an approval naming a wave that does not exist (past the waves the steps can make, or
+ *     on a target without waves — an HACluster has none): said so, not "requires none";
+ *   - an approval for a wave that exists and requires none (a typo, or a stale approval left
+ *     after a gate was removed).
+ *   The waves step says the same at run time (`status.details.rollout.waves.unusedApprovals`).
  */
 export const rolloutWaves = perDocument((ctx) => [...ctx.domains, ...ctx.accounts, ...ctx.clusters], function rolloutWaves(obj: AnyDesiredObject): Finding[] {
   const rollout = (obj.spec as { rollout?: RolloutPolicy }).rollout;
@@ -58,9 +62,14 @@ export const rolloutWaves = perDocument((ctx) => [...ctx.domains, ...ctx.account
     });
   }
   const required = obj.kind === 'HACluster' ? [] : [...(waves?.approvalRequired ?? [])];
+  const existing = obj.kind === 'HACluster' || waves === undefined ? 0 : maxWaveCount(waves.steps);
+  const why = obj.kind === 'HACluster' ? `a ${obj.kind} has no waves (its servers go one at a time, seed 004)` : undefined;
   (rollout.approvals ?? []).forEach((a, i) => {
-    if (!required.includes(a.wave)) {
-      out.push({ code: 'APPROVAL_NOT_REQUIRED', data: { wave: a.wave, required }, severity: 'warning', ...at(obj, ['spec', 'rollout', 'approvals', i, 'wave']) });
+    const field = at(obj, ['spec', 'rollout', 'approvals', i, 'wave']);
+    if (a.wave < 1 || a.wave > existing) {
+      out.push({ code: 'APPROVAL_NO_SUCH_WAVE', data: { wave: a.wave, waves: existing, ...(why !== undefined ? { why } : {}) }, severity: 'warning', ...field });
+    } else if (!required.includes(a.wave)) {
+      out.push({ code: 'APPROVAL_NOT_REQUIRED', data: { wave: a.wave, required }, severity: 'warning', ...field });
     }
   });
   return out;
