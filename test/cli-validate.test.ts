@@ -38,7 +38,7 @@ describe('versiond validate', () => {
       'ha-clusters/ums-prod.yaml:24:13: hacluster/ums-prod: spec.preflight.backup: must be one of "Command", "External", not "Nightly"',
       '',
       `invalid: ${g.dir} (commit ${g.head().slice(0, 7)}): 2 errors in 2 files; 11 Release, 2 Domain, 2 Account, 2 DistributionServer parsed`,
-      'unusable targets (the controller will not act on them):',
+      'unusable targets (the controller does not act on an invalid revision: it keeps the last valid one):',
       '  account/acme-w360: spec.devices[6].repositoryServer: repository server (WRS) "acme-wrs-lyn" is not declared in account acme-w360 (declare it under spec.repositoryServers, or use "cloud" for a remote device)',
       '  hacluster/ums-prod: spec.preflight.backup: must be one of "Command", "External", not "Nightly"',
       '',

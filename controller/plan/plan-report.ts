@@ -13,8 +13,41 @@ export interface PlanReport {
   readonly now: string;
   /** Where observations came from; `source: null` when nothing was observed (everything is planned from scratch). */
   readonly observed: { readonly source: string | null; readonly agents: number };
+  /** Where the previous status came from: `run` gives each reconciler the one committed in Git. */
+  readonly previousStatus: PreviousStatusSource;
   readonly changes: readonly TargetChange[];
   readonly targets: readonly TargetReport[];
+}
+
+export interface PreviousStatusSource {
+  /** `base`/`rev`: that revision's status/ (the default); `status-from`: --status-from; `none`: --no-status. */
+  readonly from: 'base' | 'rev' | 'status-from' | 'folder' | 'none';
+  /** The commit whose status/ was read; null for a folder or none. */
+  readonly revision: string | null;
+  /** Targets with a readable previous status (the source status not counted). */
+  readonly targets: number;
+  /** Status files that could not be read (mangled by hand): their targets are planned as if new. */
+  readonly skipped: readonly string[];
+}
+
+const STATUS_FROM: Readonly<Record<PreviousStatusSource['from'], string>> = {
+  base: ' (the --base revision)',
+  rev: ' (the planned revision)',
+  'status-from': ' (--status-from)',
+  folder: '',
+  none: '',
+};
+
+/** One line for people: where the previous status came from. */
+export function previousStatusText(p: PreviousStatusSource, code: (s: string) => string = (s) => s): string {
+  if (p.from === 'none') return 'none (--no-status): every target is planned as if new';
+  const dir = code('status/');
+  const where = p.revision === null ? `${dir} in the folder` : `${dir} at ${code(p.revision.slice(0, 7))}`;
+  const count = p.targets === 0
+    ? 'none there: every target is planned as if new'
+    : `${p.targets} target${p.targets === 1 ? '' : 's'}`;
+  const skipped = p.skipped.length === 0 ? '' : `; unreadable, planned as new: ${p.skipped.map(code).join(', ')}`;
+  return `from ${where}${STATUS_FROM[p.from]}, ${count}${skipped}`;
 }
 
 export interface TargetReport {

@@ -1,4 +1,4 @@
-import { formatValue, stepState, type PlanReport, type TargetReport } from './plan-report.ts';
+import { formatValue, previousStatusText, stepState, type PlanReport, type TargetReport } from './plan-report.ts';
 import { rolloutFacts, rolloutMarkdown } from './render-rollout.ts';
 import { MAX_STEPS_SHOWN } from './render-text.ts';
 
@@ -14,6 +14,8 @@ export function renderMarkdown(report: PlanReport): string {
     report.observed.source === null
       ? `> Planned against **nothing observed** (no \`--observed\` snapshot), at ${report.now}: every step is planned from scratch.`
       : `> Planned against ${report.observed.agents} agents observed in \`${report.observed.source}\`, at ${report.now}.`,
+    '>',
+    `> Previous status: ${previousStatusText(report.previousStatus, (s) => `\`${s}\``)}.`,
   );
   if (report.base) {
     out.push('', '#### What this change does to the desired state', '');

@@ -1,4 +1,4 @@
-import { formatValue, stepState, type PlanReport } from './plan-report.ts';
+import { formatValue, previousStatusText, stepState, type PlanReport } from './plan-report.ts';
 import { rolloutFacts, rolloutText } from './render-rollout.ts';
 
 /** Steps shown per target before the rest is summarised: a plan of 100,000 devices stays readable. */
@@ -14,6 +14,7 @@ export function renderText(report: PlanReport): string {
       ? 'observed: nothing (no --observed snapshot): every step is planned from scratch and no agent is known to be online'
       : `observed: ${report.observed.agents} agents from ${report.observed.source}`,
   );
+  out.push(`status: ${previousStatusText(report.previousStatus)}`);
   if (report.base) {
     out.push('', report.changes.length === 0 ? 'changes: none' : 'changes:');
     for (const c of report.changes) {

@@ -12,6 +12,7 @@ import { Mailbox } from '../agents/mailbox.ts';
 import { PushDelivery } from '../agents/push-delivery.ts';
 import { reportRoute } from '../agents/report-route.ts';
 import { ArtifactVerifier } from '../artifacts/artifact-verifier.ts';
+import type { DesiredState } from '../desired/load-desired-state.ts';
 import { CredentialStore } from '../credentials/credential-store.ts';
 import { locateRepository } from '../git/repository.ts';
 import { ReconcileLoop } from '../loop/reconcile-loop.ts';
@@ -241,9 +242,42 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const sourceTarget = `source/${branch}` as TargetId;
   let sourceStatusPrevious = previous.get(sourceTarget);
   let applied = false;
+  let restoreTried = false;
   let readyResolve!: () => void;
   const readyPromise = new Promise<void>((r) => (readyResolve = r));
   let considering: Promise<void> = Promise.resolve();
+  const act = (state: DesiredState) => {
+    metrics.lastApplied.reset();
+    metrics.lastApplied.set(now() / 1000, { revision: state.revision ?? '' });
+    artifacts.want(state.objects.filter((o): o is Release => o.kind === 'Release'));
+    loop.applyDesired(state);
+    if (!applied) {
+      applied = true;
+      readyResolve();
+    }
+  };
+  // Started on an invalid head: act on the revision the last run acted on, as a long-running
+  // controller would still do, instead of on nothing. Only from status written to Git.
+  const restore = async (head: string) => {
+    restoreTried = true;
+    const recorded = sourceStatusPrevious?.details?.['lastAppliedRevision'];
+    if (typeof recorded !== 'string') {
+      const file = `status/${sourceTarget}.yaml`;
+      log.warn({ revision: head }, `no valid revision recorded in ${file}: acting on none until a valid one`);
+      return;
+    }
+    const restored = await tracker.restore(recorded, head);
+    if (restored.kind === 'refused') {
+      const { reason } = restored;
+      log.warn({ revision: head, recorded, reason }, 'cannot act on the last valid revision recorded in Git');
+      return;
+    }
+    log.info(
+      { revision: recorded, invalid: head, files: restored.state.stats.files },
+      `acting on the last valid revision, recorded in status/${sourceTarget}.yaml`,
+    );
+    act(restored.state);
+  };
   onRevision = (commit: string) => {
     // One revision at a time, in order; each one re-read from Git by its id.
     considering = considering.then(async () => {
@@ -252,17 +286,12 @@ export async function startController(options: ControllerOptions): Promise<Runni
         metrics.revisions.inc({ outcome: outcome.kind });
         if (outcome.kind === 'unchanged') return;
         if (outcome.kind === 'invalid') {
-          log.warn({ revision: commit, errors: outcome.diagnostics.filter((d) => d.severity === 'error').length }, 'revision is invalid; still acting on the last valid one');
+          const errors = outcome.diagnostics.filter((d) => d.severity === 'error').length;
+          log.warn({ revision: commit, errors }, 'revision is invalid; still acting on the last valid one');
+          if (!applied && !restoreTried) await restore(commit);
         } else {
           log.info({ revision: commit, files: outcome.state.stats.files, parsed: outcome.state.stats.parsed }, 'revision applied');
-          metrics.lastApplied.reset();
-          metrics.lastApplied.set(now() / 1000, { revision: commit });
-          artifacts.want(outcome.state.objects.filter((o): o is Release => o.kind === 'Release'));
-          loop.applyDesired(outcome.state);
-          if (!applied) {
-            applied = true;
-            readyResolve();
-          }
+          act(outcome.state);
         }
         const status = sourceStatus(branch, tracker, sourceStatusPrevious, now());
         sourceStatusPrevious = status;

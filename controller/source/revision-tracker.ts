@@ -1,4 +1,6 @@
+import git from 'isomorphic-git';
 import type { Diagnostic } from '../desired/diagnostics.ts';
+import { gitFs as fs } from '../git/git-fs.ts';
 import { DesiredStateLoader, type DesiredState } from '../desired/load-desired-state.ts';
 import { GitTreeSource } from '../desired/git-tree-source.ts';
 import { TreeListingCache } from '../desired/tree-listing-cache.ts';
@@ -11,6 +13,11 @@ export type RevisionOutcome =
   | { readonly kind: 'invalid'; readonly revision: string; readonly diagnostics: readonly Diagnostic[] }
   /** The same desired state as the last revision seen (e.g. the controller's own status commit). */
   | { readonly kind: 'unchanged'; readonly revision: string };
+
+/** What `restore` did with a revision recorded by an earlier run. */
+export type RestoreOutcome =
+  | { readonly kind: 'restored'; readonly revision: string; readonly state: DesiredState }
+  | { readonly kind: 'refused'; readonly revision: string; readonly reason: string };
 
 /**
  * Which revision of the watched branch the controller acts on. A new commit is loaded and
@@ -51,5 +58,30 @@ export class RevisionTracker {
     this.applied = state;
     this.attempted = undefined;
     return { kind: 'applied', revision: commit, state };
+  }
+
+  /**
+   * After a restart whose first revision (`head`) was invalid: takes `recorded`, the revision
+   * an earlier run acted on (`status/source/<branch>.yaml`), as last applied — if it is still
+   * valid and `head` is it or descends from it (a force-push that dropped it is not followed).
+   * A long-running controller would still act on it; a restarted one must decide the same.
+   * The invalid head stays the last attempt, and the fingerprint stays the head's.
+   */
+  async restore(recorded: string, head: string): Promise<RestoreOutcome> {
+    const refused = (reason: string): RestoreOutcome => ({ kind: 'refused', revision: recorded, reason });
+    if (this.applied !== undefined) return refused('a revision is already applied');
+    if (!/^[0-9a-f]{40}$/.test(recorded)) return refused('not a commit id');
+    try {
+      const cache = this.objectCache;
+      const within = recorded === head
+        || (await git.isDescendent({ fs, gitdir: this.gitdir, oid: head, ancestor: recorded, depth: -1, cache }));
+      if (!within) return refused(`not an ancestor of the branch head ${head.slice(0, 7)}`);
+      const state = await this.loader.load(new GitTreeSource(this.gitdir, recorded, this.trees, this.objectCache));
+      if (!state.valid) return refused('it is not valid (any more)');
+      this.applied = state;
+      return { kind: 'restored', revision: recorded, state };
+    } catch (err) {
+      return refused((err as Error).message);
+    }
   }
 }

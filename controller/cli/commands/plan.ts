@@ -7,25 +7,41 @@ import { planTargets } from '../../../reconcilers/plan-targets.ts';
 import { formatDiagnostic } from '../../desired/diagnostics.ts';
 import { diffDesired } from '../../plan/desired-diff.ts';
 import { readObservedSnapshot } from '../../plan/observed-file.ts';
-import { targetReport, type PlanReport } from '../../plan/plan-report.ts';
+import { targetReport, type PlanReport, type PreviousStatusSource } from '../../plan/plan-report.ts';
 import { renderMarkdown } from '../../plan/render-markdown.ts';
 import { renderText } from '../../plan/render-text.ts';
+import type { DesiredState } from '../../desired/load-desired-state.ts';
+import type { RepositoryLocation } from '../../git/repository.ts';
+import { RevisionError, resolveRevision } from '../../git/resolve-revision.ts';
+import { readStatusesAt, readStatusFolder, type StatusesRead } from '../../status/read-statuses.ts';
 import { loadRevisions, REVISION_FLAG_HELP, REVISION_FLAG_OPTIONS } from '../load-revisions.ts';
 import { EXIT, oneOf, parseFlags, UsageError, type Command, type Io } from '../usage.ts';
 import { toText as validationText } from './validate.ts';
 
-const HELP = `Usage: versiond plan [--repo DIR] [--rev REV] [--base REV] [--observed FILE] [--now ISO] [--console-id ID] [--format text|markdown|json]
+const HELP = `Usage: versiond plan [--repo DIR] [--rev REV] [--base REV] [--observed FILE] [--now ISO]
+                     [--status-from REV | --no-status] [--console-id ID] [--format text|markdown|json]
 
 What the controller would do with a revision, against an observed snapshot: every step
 each target's rollout still needs, in order, which run at once, and why the others wait
 (the vendor procedures' ordering rules). With --base, also what the revision changes in
 the desired state: post --format markdown as a pull-request comment.
 
+Each target's reconciler is given its previous status as \`versiond run\` gives it: the
+status/<kind>/<name>.yaml files committed in Git, read at the --base revision when given
+(the branch a pull request goes to), else at the planned revision (--rev, default HEAD;
+HEAD with --worktree), or in a plain folder's status/. So a pull request that moves a
+version back plans a rollback, as the controller would run it.
+
 Flags:
 ${REVISION_FLAG_HELP}
   --observed FILE  snapshot of agent reports (schemas/observed-snapshot.schema.json);
                    without it, the plan is made against nothing observed and says so
   --now ISO        the instant to plan for (default: now), e.g. 2026-11-22T10:00:00Z
+  --status-from REV
+                   read the previous status at this revision instead. When the controller
+                   commits status to a branch of its own (run --status-branch), name it:
+                   --status-from versiond-status (origin/versiond-status in a clone)
+  --no-status      plan against no previous status: every target as if new
   --console-id ID  plan as this console (controller instance): it runs only the
                    distribution-server schedules it owns (seed 002)
   --format FORMAT  text (default), markdown or json (schemas/plan.schema.json)
@@ -44,16 +60,29 @@ export const planCommand: Command = {
       observed: { type: 'string' },
       now: { type: 'string' },
       'console-id': { type: 'string' },
+      'status-from': { type: 'string' },
+      'no-status': { type: 'boolean', default: false },
       format: { type: 'string' },
     });
+    if (values['no-status'] && values['status-from'] !== undefined) {
+      throw new UsageError('--status-from and --no-status are exclusive');
+    }
     const format = oneOf('format', values.format, ['text', 'markdown', 'json'] as const, 'text');
     const now = values.now === undefined ? Date.now() : Date.parse(values.now);
     if (Number.isNaN(now)) throw new UsageError(`--now must be an ISO-8601 time such as 2026-11-22T10:00:00Z, not ${JSON.stringify(values.now)}`);
     if (values.observed !== undefined && !existsSync(values.observed)) throw new UsageError(`--observed ${values.observed}: no such file`);
 
-    const { state, base } = await loadRevisions('plan', values);
+    const { location, state, base } = await loadRevisions('plan', values);
+    if (location.type === 'folder' && values['status-from'] !== undefined) {
+      const repo = values.repo ?? '.';
+      throw new UsageError(`${repo} is a plain folder, not a Git repository: --status-from needs Git history`);
+    }
     if (!state.valid) {
-      io.stderr.write(`${validationText(state, values.repo ?? '.', base)}the controller does not act on an invalid revision: nothing planned\n`);
+      // As `run`: an invalid revision is not acted on at all (not even its valid targets).
+      io.stderr.write(
+        `${validationText(state, values.repo ?? '.', base)}the controller does not act on an invalid revision: ` +
+          'nothing planned (it keeps acting on the last valid revision)\n',
+      );
       return EXIT.findings;
     }
     let observed: Observed = NOTHING_OBSERVED;
@@ -68,13 +97,18 @@ export const planCommand: Command = {
       agents = snapshot.agents;
     }
 
+    const { previous, source: previousStatus } = await previousStatuses(location, state, base, {
+      statusFrom: values['status-from'],
+      none: values['no-status'] ?? false,
+    });
+
     const releases = new ReleaseIndex(state.objects.filter((o) => o.kind === 'Release') as never);
     const plans = planTargets({
       objects: state.objects,
       releases,
       revision: state.revision,
       observed,
-      previous: new Map<TargetId, TargetStatus>(),
+      previous,
       unusable: state.unusable,
       now,
       ...(values['console-id'] !== undefined ? { consoleId: values['console-id'] } : {}),
@@ -85,6 +119,7 @@ export const planCommand: Command = {
       source: state.source,
       now: new Date(now).toISOString().replace('.000Z', 'Z'),
       observed: { source: values.observed ?? null, agents },
+      previousStatus,
       changes: base ? diffDesired(base.objects, state.objects) : [],
       targets: plans.map(targetReport),
     };
@@ -94,3 +129,55 @@ export const planCommand: Command = {
     return EXIT.ok;
   },
 };
+
+/**
+ * The previous status of every target, read where `run` would have read it (its status
+ * branch's head): `--status-from`, else the base, else the planned revision (HEAD for the
+ * working files), else a plain folder's status/. `--no-status`: none at all.
+ */
+async function previousStatuses(
+  location: RepositoryLocation,
+  state: DesiredState,
+  base: DesiredState | undefined,
+  flags: { readonly statusFrom: string | undefined; readonly none: boolean },
+): Promise<{ previous: ReadonlyMap<TargetId, TargetStatus>; source: PreviousStatusSource }> {
+  if (flags.none) return { previous: new Map(), source: { from: 'none', revision: null, targets: 0, skipped: [] } };
+  let read: StatusesRead;
+  let from: PreviousStatusSource['from'];
+  let revision: string | null = null;
+  if (location.type === 'folder') {
+    from = 'folder';
+    read = await readStatusFolder(location.dir);
+  } else {
+    const cache = {};
+    try {
+      if (flags.statusFrom !== undefined) {
+        from = 'status-from';
+        revision = await resolveRevision(location.gitdir, flags.statusFrom, cache);
+      } else {
+        from = base ? 'base' : 'rev';
+        revision = (base ? base.revision : state.revision) ?? (await headOf(location.gitdir, cache));
+      }
+    } catch (err) {
+      if (err instanceof RevisionError) throw new UsageError(err.message);
+      throw err;
+    }
+    // The working files of a repository with no commit yet: only they can hold a status/.
+    if (revision === null) from = 'folder';
+    read = revision === null
+      ? await readStatusFolder(location.dir)
+      : await readStatusesAt(location.gitdir, revision, cache);
+  }
+  const targets = [...read.statuses.keys()].filter((t) => !t.startsWith('source/')).length;
+  return { previous: read.statuses, source: { from, revision, targets, skipped: read.skipped } };
+}
+
+/** HEAD's commit, for --worktree (whose working files have no commit id); null before the first commit. */
+async function headOf(gitdir: string, cache: object): Promise<string | null> {
+  try {
+    return await resolveRevision(gitdir, 'HEAD', cache);
+  } catch (err) {
+    if (err instanceof RevisionError) return null;
+    throw err;
+  }
+}

@@ -83,7 +83,8 @@ export function toText(state: DesiredState, repo: string, base: DesiredState | u
     if (lines.length > 0) lines.push('');
     lines.push(`invalid: ${where}: ${errors.length} error${errors.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}; ${summary} parsed`);
     if (state.unusable.size > 0) {
-      lines.push('unusable targets (the controller will not act on them):');
+      // Per-target impact, for the reviewer: the controller acts on no target of an invalid revision.
+      lines.push('unusable targets (the controller does not act on an invalid revision: it keeps the last valid one):');
       for (const [id, reasons] of state.unusable) lines.push(`  ${id}: ${reasons[0]}${reasons.length > 1 ? ` (+${reasons.length - 1} more)` : ''}`);
     }
     if (state.brokenFiles.length > 0) lines.push(`unreadable files: ${state.brokenFiles.join(', ')}`);
