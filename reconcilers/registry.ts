@@ -1,9 +1,9 @@
 import type { Reconciler } from './contract.ts';
 import type { Kind } from './model/desired.ts';
-import { reconcileAccount } from './account.ts';
-import { reconcileDistributionServer } from './distribution-server.ts';
-import { reconcileDomain } from './domain.ts';
-import { reconcileHACluster } from './ha-cluster.ts';
+import { reconcileAccount } from './account/reconcile.ts';
+import { reconcileDistributionServer } from './distribution-server/reconcile.ts';
+import { reconcileDomain } from './domain/reconcile.ts';
+import { reconcileHACluster } from './ha-cluster/reconcile.ts';
 import { governed } from './governance/governed.ts';
 import { GOVERNANCE_STEPS } from './governance/steps.ts';
 

@@ -9,7 +9,7 @@
  * runs the test tag, everyone else the account tag (seeds 001, 003). A tag that does not
  * resolve leaves the member without a version; the simulator then leaves it as it is.
  */
-import { infrastructureAgentOf } from '../../reconcilers/account.ts';
+import { infrastructureAgentOf } from '../../reconcilers/account/reconcile.ts';
 import { agentIdOf, CLOUD, type AnyDesiredObject, type Release } from '../../reconcilers/model/desired.ts';
 import { targetId, type TargetId } from '../../reconcilers/model/identity.ts';
 import { ReleaseIndex } from '../../reconcilers/model/release-index.ts';

@@ -1,6 +1,6 @@
 import { agentIdOf, type AnyDesiredObject, type Member } from '../../reconcilers/model/desired.ts';
 import { targetId, type TargetId } from '../../reconcilers/model/identity.ts';
-import { infrastructureAgentOf } from '../../reconcilers/account.ts';
+import { infrastructureAgentOf } from '../../reconcilers/account/reconcile.ts';
 import { TARGET_KINDS } from '../../reconcilers/registry.ts';
 
 /**

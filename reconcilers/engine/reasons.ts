@@ -45,8 +45,9 @@ export const REQUEUE = {
 
 const stalled = (phase: 'Blocked' | 'Failed', meaning: string, scope?: 'member'): ReasonDef =>
   scope ? { category: 'stalled', phase, meaning, scope } : { category: 'stalled', phase, meaning };
-const waiting = (meaning: string, requeueMs: number | undefined = REQUEUE.waiting): ReasonDef =>
-  requeueMs === undefined ? { category: 'waiting', phase: 'Waiting', meaning } : { category: 'waiting', phase: 'Waiting', meaning, requeueMs };
+/** `null`: no requeue — an event (an agent's report) brings the next pass. */
+const waiting = (meaning: string, requeueMs: number | null = REQUEUE.waiting): ReasonDef =>
+  requeueMs === null ? { category: 'waiting', phase: 'Waiting', meaning } : { category: 'waiting', phase: 'Waiting', meaning, requeueMs };
 const progress = (meaning: string): ReasonDef => ({ category: 'progress', phase: 'Progressing', meaning, requeueMs: REQUEUE.progressing });
 
 /** Defines a kind's reasons; `mergeCatalogues` refuses a reason defined twice differently. */
@@ -68,7 +69,7 @@ export const COMMON_REASONS = defineReasons({
   ReportContradictsResult: stalled('Failed', 'a member reports a version its own command results contradict'),
   CommandRunning: progress('a command is running on a member'),
   MemberAhead: stalled('Blocked', 'a member runs a newer version than desired and Git did not roll it back: left alone'),
-  MemberOffline: waiting('a member does not report: it waits, and is picked up when it reports again', undefined),
+  MemberOffline: waiting('a member does not report: it waits, and is picked up when it reports again', null),
   ObservationMissing: waiting('a fact a rule needs was not reported: the step is held until it is'),
   Verifying: progress('commands are done; waiting for every member to report the version'),
   Converged: { category: 'done', phase: 'Converged', meaning: 'every member runs its desired version' },

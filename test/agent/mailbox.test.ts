@@ -45,7 +45,8 @@ describe('mailbox mode', () => {
 
     const done = await controller.waitForReport(ID, (r) => r.results.some((x) => x.id === apply.id && x.status === 'succeeded'));
     expect(done.results.find((x) => x.id === stage.id)?.status).toBe('succeeded');
-    expect(done.components).toEqual([{ product: 'watchdoc', version: '6.1.4', state: 'running' }]);
+    expect(done.components).toEqual([{ product: 'watchdoc', version: '6.1.4', state: 'running', installedAt: expect.any(String) }]);
+    expect(Date.parse(done.components[0]!.installedAt!), 'installedAt is a time').not.toBeNaN();
 
     // More answers with the same two commands come and go: neither runs again.
     agent!.reportSoon();

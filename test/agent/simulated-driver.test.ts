@@ -5,10 +5,10 @@
  */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatedDriver } from '../../agent/reference/drivers/simulated-driver.ts';
-import { reconcileAccount } from '../../reconcilers/account.ts';
-import { reconcileDistributionServer } from '../../reconcilers/distribution-server.ts';
-import { reconcileDomain } from '../../reconcilers/domain.ts';
-import { reconcileHACluster } from '../../reconcilers/ha-cluster.ts';
+import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
+import { reconcileDistributionServer } from '../../reconcilers/distribution-server/reconcile.ts';
+import { reconcileDomain } from '../../reconcilers/domain/reconcile.ts';
+import { reconcileHACluster } from '../../reconcilers/ha-cluster/reconcile.ts';
 import type { Release } from '../../reconcilers/model/desired.ts';
 import type { ContentInventory } from '../../reconcilers/observed.ts';
 import { desired, input, release } from '../helpers/observed.ts';
@@ -133,7 +133,7 @@ describe('the simulated driver, driven by the reconcilers', () => {
       expect(steps).toContain('acme-ws-001 restart');
       expect(steps).toContain('acme-laptop-901 restart');
       const wrs = (await fleet.driver('acme-wrs-paris').inventory()).components[0];
-      expect(wrs).toEqual({ product: 'w360-core', version: '4.3.0', state: 'running', serves: ['4.2.1', '4.3.0'] });
+      expect(wrs).toEqual({ product: 'w360-core', version: '4.3.0', state: 'running', serves: ['4.2.1', '4.3.0'], installedAt: expect.any(String) });
     });
 
     it('a device that lies about its version never converges: its apply succeeded, yet the controller keeps seeing the old version', async () => {
@@ -216,7 +216,9 @@ describe('the simulated driver on its own', () => {
     expect((await d.inventory()).components[0]).toMatchObject({ version: '4.2.1', state: 'installing' });
     expect(d.memory.snapshot()).toMatchObject({ components: [{ version: '4.2.1', state: 'running' }] });
     expect(await running).toEqual({ ok: true, message: 'installed w360-core 4.3.0, restart pending' });
-    expect((await d.inventory()).components[0]).toEqual({ product: 'w360-core', version: '4.3.0', state: 'running', pendingRestart: true });
+    expect((await d.inventory()).components[0]).toEqual({
+      product: 'w360-core', version: '4.3.0', state: 'running', pendingRestart: true, installedAt: expect.any(String),
+    });
   });
 
   it('skews its clock by clockSkewMs', () => {

@@ -68,7 +68,9 @@ describe('a full rollout of each kind of the example, with real processes', () =
       expect(apply.version).toBe('4.3.0');
       expect(startOf(apply)).toBeGreaterThan(endOf(wrsRestart));
       expect(startOf(only(a, device, 'restart'))).toBeGreaterThan(endOf(apply));
-      expect(s.agent(device).component('w360-core')).toEqual({ product: 'w360-core', version: '4.3.0', state: 'running' });
+      const component = s.agent(device).component('w360-core');
+      expect(component).toMatchObject({ product: 'w360-core', version: '4.3.0', state: 'running' });
+      expect(component?.pendingRestart, 'restarted: no restart pending').toBeUndefined();
     }
     expect(a.filter((e) => e.member === 'acme-ws-003')).toEqual([]);
     expect(s.agent('acme-ws-003').component('w360-core')?.version).toBe('4.2.1');

@@ -9,7 +9,7 @@ describe('an agent going offline and coming back (issue 4, item 3)', () => {
 
   it('is shown offline after the heartbeat timeout, its target says why, and it is online again with its next report', async () => {
     f = await startFixture({ repo: domainRepo(), agents: ['wd-master', 'wd-s1', 'wd-s2'], controller: { heartbeatTimeoutMs: 600 } });
-    const master = f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4' }]);
+    const master = f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4', state: 'running' }]);
     const s1 = f.agent('wd-s1');
     const s2 = f.agent('wd-s2');
     master.follow(100);

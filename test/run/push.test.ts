@@ -43,7 +43,7 @@ describe('commands pushed to bidirectional members (seed 000)', () => {
     server = endpoint.server;
     f = await startFixture({ repo: domainRepo({ s1Endpoint: endpoint.url }), agents: ['wd-master', 'wd-s1', 'wd-s2'] });
     key = ((await (await fetch(`${f.controller.url}/v1/controller-key`)).json()) as { publicKey: string }).publicKey;
-    await f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4' }]).report();
+    await f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4', state: 'running' }]).report();
     await f.agent('wd-s1').report();
     await f.agent('wd-s2').report();
     const push = await eventually(() => endpoint.pushes.find((p) => p.body.commands.some((c) => c.action === 'stage')), 10_000, 'a pushed stage');
@@ -62,9 +62,10 @@ describe('commands pushed to bidirectional members (seed 000)', () => {
     const dead = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
     probe.close();
     f = await startFixture({ repo: domainRepo({ s1Endpoint: dead }), agents: ['wd-master', 'wd-s1', 'wd-s2'] });
-    await f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4' }]).report();
+    await f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4', state: 'running' }]).report();
     const s1 = f.agent('wd-s1');
     await s1.report();
+    await f.agent('wd-s2').report(); // every server reachable before anything is propagated (seed 000)
     await eventually(async () => f!.controller.metrics.registry.render().includes('versiond_command_pushes_total{outcome="failed"}'), 15_000, 'the push to fail');
     const answer = await s1.report();
     expect(answer.body.commands?.map((c) => c.action)).toEqual(['stage']);
@@ -76,8 +77,9 @@ describe('commands pushed to bidirectional members (seed 000)', () => {
     server = endpoint.server;
     f = await startFixture({ repo: domainRepo(), agents: ['wd-master', 'wd-s1', 'wd-s2'] });
     key = ((await (await fetch(`${f.controller.url}/v1/controller-key`)).json()) as { publicKey: string }).publicKey;
-    await f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4' }]).report();
+    await f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4', state: 'running' }]).report();
     await f.agent('wd-s1').report({ endpoint: endpoint.url });
+    await f.agent('wd-s2').report();
     await eventually(() => endpoint.pushes.length > 0, 10_000, 'a push to the advertised endpoint');
     expect(endpoint.pushes[0]!.signed).toBe(true);
   });

@@ -42,7 +42,7 @@ describe('versiond run on a remote repository', () => {
         return '';
       }
     };
-    const master = f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4' }]);
+    const master = f.agent('wd-master', [{ product: 'watchdoc', version: '6.1.4', state: 'running' }]);
     const slaves = [f.agent('wd-s1'), f.agent('wd-s2')];
     for (const a of [master, ...slaves]) a.follow(50);
     await eventually(() => /phase: Converged/.test(show('main:status/domain/print-test.yaml')), 20_000, 'Converged status on the remote');

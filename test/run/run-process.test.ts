@@ -52,7 +52,7 @@ describe('versiond run, as a process', () => {
       }
     };
     const agents = ['wd-master', 'wd-s1', 'wd-s2'].map(
-      (id) => new FakeAgent(url, id, tokens.get(id)!, [{ product: 'watchdoc', version: id === 'wd-master' ? '6.1.4' : '6.1.3' }]),
+      (id) => new FakeAgent(url, id, tokens.get(id)!, [{ product: 'watchdoc', version: id === 'wd-master' ? '6.1.4' : '6.1.3', state: 'running' }]),
     );
     for (const a of agents) a.follow(100);
     await eventually(() => /phase: /.test(show('main:status/domain/print-test.yaml')), 15_000, 'the first status commit');

@@ -1,8 +1,8 @@
 /**
  * The simulated driver: a machine in memory that answers every command as a real member of
  * each kind would, so the reconcilers progress exactly as in production (read the doc
- * comments of `reconcilers/domain.ts`, `account.ts`, `distribution-server.ts`,
- * `ha-cluster.ts`). What it does per action, reading the component's shape to know its role:
+ * comments of `reconcilers/domain/`, `account/`, `distribution-server/`,
+ * `ha-cluster/`). What it does per action, reading the component's shape to know its role:
  *
  *   stage            nothing of its own: the agent downloaded and verified the package and
  *                    reports it as `staged {version, verified: true}`.
