@@ -3,10 +3,10 @@ import { parse as parseYaml } from 'yaml';
 import { isKind, type AnyDesiredObject } from '../../reconcilers/model/desired.ts';
 import { DESIRED_FOLDERS, targetId } from '../../reconcilers/model/identity.ts';
 import { parseRawTree } from '../desired/git-tree-source.ts';
-import { parseDesiredFile } from '../desired/parse-document.ts';
+import { DEFAULT_MAX_FILE_BYTES, parseDesiredFile } from '../desired/parse-document.ts';
 import { isYamlPath } from '../desired/source.ts';
 import { gitFs as fs } from '../git/git-fs.ts';
-import { readBlobBytes } from '../git/read-blob.ts';
+import { BlobTooLargeError, readBlobBytes } from '../git/read-blob.ts';
 import { diffDesired, type FieldChange } from '../plan/desired-diff.ts';
 import { parseTrailers, STATUS_DIR, statusPath } from '../status/format.ts';
 
@@ -342,7 +342,15 @@ type Side = { readonly ok: true; readonly object: AnyDesiredObject; readonly tar
 
 /** One side of a changed file: the document as written (no schema defaults), identified by kind and name. */
 async function readSide(gitdir: string, path: string, oid: string, cache: object): Promise<Side> {
-  const outcome = parseDesiredFile(path, await readBlobBytes(gitdir, oid, cache));
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBlobBytes(gitdir, oid, cache, DEFAULT_MAX_FILE_BYTES);
+  } catch (err) {
+    // Refused from the object header, before inflating: reported as the loader reports it.
+    if (err instanceof BlobTooLargeError) return { ok: false, problem: 'FILE_TOO_LARGE at 1:1' };
+    throw err;
+  }
+  const outcome = parseDesiredFile(path, bytes);
   if (!outcome.ok) {
     const f = outcome.findings[0];
     return { ok: false, problem: f ? `${f.code} at ${f.line}:${f.column}` : 'unreadable' };
@@ -434,7 +442,13 @@ function subjectText(subject: string): string {
 /** The `summary` of `status/<kind>/<name>.yaml` at a commit (top level, or under `status:`). */
 async function statusSummary(gitdir: string, commit: string, target: string, cache: object): Promise<string | null> {
   try {
-    const { blob } = await git.readBlob({ fs, gitdir, oid: commit, filepath: statusPath(target), cache });
+    // Through the bounded reader: a status file can be a compressed bomb too (then: null).
+    const path = statusPath(target);
+    const slash = path.lastIndexOf('/');
+    const { tree } = await git.readTree({ fs, gitdir, oid: commit, filepath: path.slice(0, slash), cache });
+    const entry = tree.find((e) => e.path === path.slice(slash + 1) && e.type === 'blob');
+    if (!entry) return null;
+    const blob = await readBlobBytes(gitdir, entry.oid, cache, DEFAULT_MAX_FILE_BYTES);
     const doc: unknown = parseYaml(Buffer.from(blob).toString('utf8'));
     if (!isObject(doc)) return null;
     const status = doc['status'];

@@ -1,9 +1,12 @@
 import git from 'isomorphic-git';
 import { gitFs as fs } from '../git/git-fs.ts';
-import { readBlobBytes } from '../git/read-blob.ts';
+import { BlobTooLargeError, readBlobBytes } from '../git/read-blob.ts';
 import { DESIRED_FOLDERS } from '../../reconcilers/model/identity.ts';
 import { isUnsafeEntryName, isYamlPath, type DesiredSource, type SourceEntry, type SourceLocation } from './source.ts';
 import { TreeListingCache } from './tree-listing-cache.ts';
+
+/** Longer than any path a system accepts (PATH_MAX is 4096). */
+const MAX_LINK_BYTES = 4096;
 
 /**
  * Desired state at one commit, read with isomorphic-git straight from the object
@@ -37,8 +40,8 @@ export class GitTreeSource implements DesiredSource {
     return out;
   }
 
-  async read(entry: SourceEntry): Promise<Uint8Array> {
-    return readBlobBytes(this.gitdir, entry.oid, this.objectCache);
+  async read(entry: SourceEntry, maxBytes?: number): Promise<Uint8Array> {
+    return readBlobBytes(this.gitdir, entry.oid, this.objectCache, maxBytes);
   }
 
   private async walk(prefix: string, treeOid: string): Promise<readonly SourceEntry[]> {
@@ -57,8 +60,7 @@ export class GitTreeSource implements DesiredSource {
         if (isYamlPath(path)) out.push({ path, oid: e.oid, type: 'submodule' });
       } else if (isYamlPath(path)) {
         if (e.mode === '120000') {
-          const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid: e.oid, cache: this.objectCache });
-          out.push({ path, oid: e.oid, type: 'symlink', detail: Buffer.from(blob).toString('utf8') });
+          out.push({ path, oid: e.oid, type: 'symlink', detail: await this.linkTarget(e.oid) });
         } else {
           out.push({ path, oid: e.oid, type: 'file' });
         }
@@ -66,6 +68,16 @@ export class GitTreeSource implements DesiredSource {
     }
     this.trees.set(key, out);
     return out;
+  }
+
+  /** Where a symbolic link points; a link is never followed, and a huge one is not read. */
+  private async linkTarget(oid: string): Promise<string> {
+    try {
+      return Buffer.from(await readBlobBytes(this.gitdir, oid, this.objectCache, MAX_LINK_BYTES)).toString('utf8');
+    } catch (err) {
+      if (!(err instanceof BlobTooLargeError)) throw err;
+      return `(a link target of ${err.size} bytes)`;
+    }
   }
 
   /**

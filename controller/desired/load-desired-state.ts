@@ -3,7 +3,7 @@ import type { TargetId } from '../../reconcilers/model/identity.ts';
 import { compareDiagnostics, makeDiagnostic, type Diagnostic, type Finding } from './diagnostics.ts';
 import { DEFAULT_MAX_FILE_BYTES, locate, reparse, type ParsedYaml } from './parse-document.ts';
 import { ParsePool } from './parse-pool.ts';
-import { needsBytes, readDocument, type FileResult } from './read-document.ts';
+import { readAndCheck, type FileResult } from './read-document.ts';
 import { policyContext } from './policy/context.ts';
 import { checkPolicy } from './policy/index.ts';
 import { unusableTargets } from './policy/unusable.ts';
@@ -167,7 +167,7 @@ export class DesiredStateLoader {
       while (next < entries.length) {
         const i = next++;
         const entry = entries[i]!;
-        out[i] = readDocument(entry, needsBytes(entry) ? await source.read(entry) : undefined, this.maxFileBytes);
+        out[i] = await readAndCheck(entry, (e, max) => source.read(e, max), this.maxFileBytes);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, entries.length) }, worker));
@@ -184,7 +184,8 @@ export class DesiredStateLoader {
     const parsed = new Map<string, ParsedYaml>();
     for (const entry of entries) {
       if (entry.type !== 'file' || !wanted.has(entry.path)) continue;
-      parsed.set(entry.path, reparse(new TextDecoder().decode(await source.read(entry)).replace(/^\uFEFF/, '')));
+      const bytes = await source.read(entry, this.maxFileBytes);
+      parsed.set(entry.path, reparse(new TextDecoder().decode(bytes).replace(/^\uFEFF/, '')));
     }
     return findings.map((f) => {
       const yaml = parsed.get(f.path);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { readBlobBytes } from '../git/read-blob.ts';
-import { needsBytes, readDocument, type FileResult } from './read-document.ts';
+import { readAndCheck, type FileResult } from './read-document.ts';
 import type { SourceEntry, SourceLocation } from './source.ts';
 
 /**
@@ -20,19 +20,19 @@ export type ParseReply = { readonly id: number; readonly results: readonly FileR
 
 const objectCaches = new Map<string, object>();
 
-async function bytesOf(location: SourceLocation, entry: SourceEntry): Promise<Uint8Array> {
+async function bytesOf(location: SourceLocation, entry: SourceEntry, maxBytes: number): Promise<Uint8Array> {
   if (location.kind === 'folder') return readFile(join(location.dir, entry.path));
   let cache = objectCaches.get(location.gitdir);
   if (!cache) objectCaches.set(location.gitdir, (cache = {}));
-  return readBlobBytes(location.gitdir, entry.oid, cache);
+  return readBlobBytes(location.gitdir, entry.oid, cache, maxBytes);
 }
 
 parentPort!.on('message', async (job: ParseJob) => {
   try {
-    // Read the whole batch concurrently first: file reads then overlap on the I/O threads
-    // instead of the worker waiting on each in turn.
-    const bytes = await Promise.all(job.entries.map((e) => (needsBytes(e) ? bytesOf(job.location, e) : undefined)));
-    const results = job.entries.map((entry, i) => readDocument(entry, bytes[i], job.maxFileBytes));
+    // Read the whole batch concurrently: file reads overlap on the I/O threads instead of
+    // the worker waiting on each in turn; each file is parsed when its bytes arrive.
+    const read = (e: SourceEntry, max: number) => bytesOf(job.location, e, max);
+    const results = await Promise.all(job.entries.map((e) => readAndCheck(e, read, job.maxFileBytes)));
     parentPort!.postMessage({ id: job.id, results } satisfies ParseReply);
   } catch (err) {
     parentPort!.postMessage({ id: job.id, error: (err as Error).stack ?? String(err) } satisfies ParseReply);

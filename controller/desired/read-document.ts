@@ -1,3 +1,4 @@
+import { BlobTooLargeError } from '../git/read-blob.ts';
 import { API_VERSION, isKind, KINDS } from '../../reconcilers/model/desired.ts';
 import { KIND_FOLDERS, kindOfFolder } from '../../reconcilers/model/identity.ts';
 import { makeDiagnostic, type Diagnostic, type Finding } from './diagnostics.ts';
@@ -25,6 +26,32 @@ export interface FileResult {
 /** Entries that are not regular files say what they are without being read. */
 export function needsBytes(entry: SourceEntry): boolean {
   return entry.type === 'file';
+}
+
+/**
+ * A file whose blob is over the size limit: the reader refused it from the object header,
+ * so it is reported as parseDesiredFile reports an oversized file, without its bytes.
+ */
+export function tooLargeResult(entry: SourceEntry, size: number, limit: number): FileResult {
+  const finding: Finding = { code: 'FILE_TOO_LARGE', data: { size, limit }, path: entry.path };
+  return { path: entry.path, oid: entry.oid, diagnostics: [makeDiagnostic(finding, { line: 1, column: 1 })] };
+}
+
+/** Reads a file's bytes and checks it; a blob over the limit is refused before it is inflated. */
+export async function readAndCheck(
+  entry: SourceEntry,
+  read: (entry: SourceEntry, maxBytes: number) => Promise<Uint8Array>,
+  maxFileBytes: number,
+): Promise<FileResult> {
+  if (!needsBytes(entry)) return readDocument(entry, undefined, maxFileBytes);
+  let bytes: Uint8Array;
+  try {
+    bytes = await read(entry, maxFileBytes);
+  } catch (err) {
+    if (err instanceof BlobTooLargeError) return tooLargeResult(entry, err.size, maxFileBytes);
+    throw err;
+  }
+  return readDocument(entry, bytes, maxFileBytes);
 }
 
 export function readDocument(entry: SourceEntry, bytes: Uint8Array | undefined, maxFileBytes: number): FileResult {

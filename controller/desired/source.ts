@@ -15,8 +15,11 @@ export interface DesiredSource {
   readonly revision: string | null;
   /** Every entry under the desired-state folders that the loader should look at, sorted by path. */
   list(): Promise<readonly SourceEntry[]>;
-  /** Bytes of a `file` entry. */
-  read(entry: SourceEntry): Promise<Uint8Array>;
+  /**
+   * Bytes of a `file` entry. A Git source refuses a blob over `maxBytes` before inflating
+   * it, with `BlobTooLargeError` (a small blob can hold gigabytes of compressed spaces).
+   */
+  read(entry: SourceEntry, maxBytes?: number): Promise<Uint8Array>;
 }
 
 export interface SourceEntry {

@@ -1,4 +1,10 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createInflate } from 'node:zlib';
+import { syncDirectory } from '../fs/sync-directory.ts';
 
 /**
  * The `fs` every isomorphic-git call in versiond receives.
@@ -7,19 +13,103 @@ import * as fsp from 'node:fs/promises';
  * calling `readFile()` with no arguments twice to learn whether it returns promises. With
  * Node's own `fs` each probe builds an ERR_INVALID_ARG_TYPE error with a stack trace: about
  * 0.8 s of a 10,000-file load (bench/desired-load.bench.ts). This object answers the probe
- * with a ready-made rejection and passes every real call to `node:fs/promises` unchanged.
+ * with a ready-made rejection and passes other calls to `node:fs/promises`, except:
+ *
+ * Crash safety of the object store (issue 14, item 4). isomorphic-git writes an object
+ * file in place and never rewrites one that exists, so a kill in mid-write left a truncated
+ * object for good (`git fsck`: corrupt). Here:
+ * - objects and packs are written to a temporary file beside them (`tmp_obj_*`,
+ *   `tmp_pack_*`: the names Git uses, which `git gc` cleans up), flushed, renamed into
+ *   place, and the directory flushed: the file is whole or absent, and on disk before the
+ *   call returns, so before any ref can point at it;
+ * - a new object directory (`objects/ab`) is flushed into `objects/`;
+ * - asked whether a loose object exists (isomorphic-git's check before writing one), a
+ *   file that does not inflate to content with its id (torn by a power cut, say) answers
+ *   "no", so the object is written again over it.
  */
 const PROBE_ANSWER = Object.assign(new Error('readFile called without a path'), { code: 'ERR_INVALID_ARG_TYPE' });
+
+const LOOSE_OBJECT = /[\\/]objects[\\/]([0-9a-f]{2})[\\/]([0-9a-f]{38})$/;
+const PACK_FILE = /[\\/]objects[\\/]pack[\\/]pack-[0-9a-f]+\.[a-z]+$/;
+const OBJECT_DIR = /[\\/]objects[\\/][0-9a-f]{2}$/;
+
+type WriteData = string | Uint8Array;
+type WriteOptions = Parameters<typeof fsp.writeFile>[2];
+
+/** Writes `path` whole or not at all, durably: temporary file, fsync, rename, fsync of the directory. */
+export async function writeFileAtomic(
+  path: string,
+  data: WriteData,
+  options?: WriteOptions,
+  prefix = 'tmp_obj_',
+): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `${prefix}${randomBytes(6).toString('hex')}`);
+  const mode = typeof options === 'object' && options?.mode !== undefined ? options.mode : 0o666;
+  // ENOENT when the directory is missing: isomorphic-git then creates it and asks again.
+  let handle: fsp.FileHandle | undefined = await fsp.open(tmp, 'wx', mode);
+  let renamed = false;
+  try {
+    await handle.writeFile(data, typeof options === 'string' ? options : { encoding: options?.encoding ?? null });
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(tmp, path);
+    renamed = true;
+    await syncDirectory(dir);
+  } finally {
+    if (handle) await handle.close().catch(() => undefined);
+    if (!renamed) await fsp.unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** Whether the loose object file at `path` inflates to content whose id is its name (streamed: any size). */
+export async function looseObjectIsSound(path: string): Promise<boolean> {
+  const m = LOOSE_OBJECT.exec(path);
+  if (!m) return false;
+  const hash = createHash('sha1');
+  try {
+    await pipeline(createReadStream(path), createInflate(), async (chunks: AsyncIterable<Buffer>) => {
+      for await (const chunk of chunks) hash.update(chunk);
+    });
+  } catch {
+    return false;
+  }
+  return hash.digest('hex') === m[1]! + m[2]!;
+}
+
+async function writeFile(path: string, data: WriteData, options?: WriteOptions): Promise<void> {
+  if (LOOSE_OBJECT.test(path)) return writeFileAtomic(path, data, options, 'tmp_obj_');
+  if (PACK_FILE.test(path)) return writeFileAtomic(path, data, options, 'tmp_pack_');
+  return fsp.writeFile(path, data, options);
+}
+
+async function stat(path: string, ...rest: unknown[]): Promise<unknown> {
+  const st = await (fsp.stat as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
+  if (LOOSE_OBJECT.test(path) && !(await looseObjectIsSound(path))) {
+    // A torn object must not block its own rewrite: say it is not there.
+    const err = new Error(`ENOENT: damaged object file, stat '${path}'`);
+    throw Object.assign(err, { code: 'ENOENT', errno: -2, syscall: 'stat', path });
+  }
+  return st;
+}
+
+async function mkdir(path: string, ...rest: unknown[]): Promise<unknown> {
+  const made = await (fsp.mkdir as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
+  // A new `objects/ab` must survive a power cut with the object renamed into it.
+  if (OBJECT_DIR.test(path)) await syncDirectory(dirname(path));
+  return made;
+}
 
 const promises = {
   readFile: (...args: unknown[]) =>
     args.length === 0 ? Promise.reject(PROBE_ANSWER) : (fsp.readFile as (...a: unknown[]) => Promise<unknown>)(...args),
-  writeFile: fsp.writeFile,
-  mkdir: fsp.mkdir,
+  writeFile,
+  mkdir,
   rmdir: fsp.rmdir,
   rm: fsp.rm,
   unlink: fsp.unlink,
-  stat: fsp.stat,
+  stat,
   lstat: fsp.lstat,
   readdir: fsp.readdir,
   readlink: fsp.readlink,

@@ -1,6 +1,7 @@
 import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import git from 'isomorphic-git';
+import { syncDirectory } from '../fs/sync-directory.ts';
 import { gitFs as fs } from './git-fs.ts';
 
 export type SwapResult = 'ok' | 'moved' | 'locked';
@@ -45,10 +46,14 @@ export async function swapRef(
   try {
     if ((await readRef(gitdir, ref)) !== expected) return 'moved';
     await handle.writeFile(`${next}\n`, 'utf8');
+    // Flushed before the rename, and the rename flushed after: a power cut leaves the old
+    // ref or the new one, never an empty file (the objects it names are already on disk).
+    await handle.sync();
     await handle.close();
     handle = undefined;
     await rename(lockPath, refPath);
     renamed = true;
+    await syncDirectory(dirname(refPath));
     return 'ok';
   } finally {
     if (handle) await handle.close().catch(() => undefined);

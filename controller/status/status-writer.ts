@@ -46,7 +46,7 @@ import type { TargetStatus } from '../../reconcilers/contract.ts';
 import { parseRawTree } from '../desired/git-tree-source.ts';
 import { gitFs as fs } from '../git/git-fs.ts';
 import { readRef, swapRef } from '../git/swap-ref.ts';
-import { readBlobBytes } from '../git/read-blob.ts';
+import { BlobTooLargeError, readBlobBytes } from '../git/read-blob.ts';
 import { commitMessage, type StatusChange, type SubjectStatus } from './commit-subject.ts';
 import { statusPath } from './format.ts';
 import { parseStatusFile, renderStatus } from './render-status.ts';
@@ -330,7 +330,13 @@ export class StatusWriter {
       if (!entry || entry.type !== (last ? 'blob' : 'tree')) return null;
       oid = entry.oid;
     }
-    return Buffer.from(await readBlobBytes(this.gitdir, oid, this.cache)).toString('utf8');
+    try {
+      return Buffer.from(await readBlobBytes(this.gitdir, oid, this.cache)).toString('utf8');
+    } catch (err) {
+      // Not ours (over 8 MiB): it differs from any status we render, so it gets replaced.
+      if (err instanceof BlobTooLargeError) return '';
+      throw err;
+    }
   }
 
   /**
