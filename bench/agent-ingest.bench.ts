@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/agent-ingest.bench.ts [--agents 10000] [--connections 128] [--seconds 10]
  *        [--warmup 3] [--rounds 3] [--memory-agents 100000] [--seed 42] [--pin] [--cpu-prof DIR]
- *        [--json] [--strict]
+ *        [--json] [--strict] [--flood [--flood-connections 10] [--flood-items 500000]]
  *
  * In one run, with the same load generator, the same fleet and the same report bodies:
  *   1. versiond's `POST /v1/agents/{id}/report`, wired as controller/run/controller.ts wires
@@ -25,6 +25,13 @@
  * Goals (issue 4, 2 cores): >= 10,000 reports/s, p99 <= 50 ms, >= 40% of the bare server's
  * rate, no error; <= 1 KB per agent. --cpu-prof DIR writes a CPU profile of each server
  * run in DIR/<server>-<round>/. --strict exits 1 when a goal is missed (errors always do).
+ *
+ * --flood (issue 14): versiond alone, then versiond while one more registered agent floods it
+ * (flood.ts, a process of its own: --flood-connections sockets posting ~1 MiB schema-invalid
+ * reports back to back, ignoring Retry-After, from the start of the measured window), rounds
+ * alternating. Prints both rates of valid reports from the other agents, their ratio (goal
+ * >= 80 %), what the flooder was answered and /healthz latency under the flood. No bare
+ * server and no memory measurement in this mode.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { runIfMain } from './run-main.ts';
@@ -36,11 +43,14 @@ import { parseArgs } from 'node:util';
 import { AgentCredentials } from '../controller/agents/agent-credentials.ts';
 import { agentId, writeFleetCredentials } from './agent-ingest/fleet.ts';
 import type { LoadOptions, LoadResult } from './agent-ingest/load-generator.ts';
+import type { FloodOptions, FloodResult } from './agent-ingest/flood.ts';
 import type { MemoryResult } from './agent-ingest/memory.ts';
 import type { ServerMode, ServerSnapshot } from './agent-ingest/server.ts';
 import { round, table } from './stats.ts';
 
 export const GOALS = { reportsPerSecond: 10_000, p99Ms: 50, shareOfBare: 0.4, bytesPerAgent: 1024 } as const;
+/** Issue 14: valid reports of the others while one agent floods, as a share of the undisturbed rate. */
+export const FLOOD_GOALS = { shareOfUndisturbed: 0.8 } as const;
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH_DIR);
@@ -60,6 +70,9 @@ interface Options {
   cpuProf: string | undefined;
   json: boolean;
   strict: boolean;
+  flood: boolean;
+  floodConnections: number;
+  floodItems: number;
 }
 
 function parseOptions(argv: readonly string[]): Options | 'help' {
@@ -77,6 +90,9 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
       'cpu-prof': { type: 'string' },
       json: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
+      flood: { type: 'boolean', default: false },
+      'flood-connections': { type: 'string', default: '10' },
+      'flood-items': { type: 'string', default: '500000' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: false, // bench/run.ts passes every benchmark the same arguments
@@ -88,9 +104,13 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     if (!Number.isInteger(n) || n < min) throw new BenchFailure(`--${flag} must be an integer >= ${min}, not ${JSON.stringify(v)}`);
     return n;
   };
-  const agents = integer('agents', values.agents, 1);
+  const flood = values.flood === true;
+  const agents = integer('agents', values.agents, flood ? 2 : 1);
   const connections = integer('connections', values.connections, 1);
-  if (connections > agents) throw new BenchFailure(`--connections (${connections}) cannot exceed --agents (${agents}): each connection reports for agents of its own`);
+  // In flood mode the last agent is the flooder: the load generator reports for the others.
+  if (connections > agents - (flood ? 1 : 0)) {
+    throw new BenchFailure(`--connections (${connections}) cannot exceed --agents (${agents}): each connection reports for agents of its own`);
+  }
   return {
     agents,
     connections,
@@ -103,6 +123,9 @@ function parseOptions(argv: readonly string[]): Options | 'help' {
     cpuProf: typeof values['cpu-prof'] === 'string' ? resolve(values['cpu-prof']) : undefined,
     json: values.json === true,
     strict: values.strict === true,
+    flood,
+    floodConnections: integer('flood-connections', values['flood-connections'], 1),
+    floodItems: integer('flood-items', values['flood-items'], 1),
   };
 }
 
@@ -169,6 +192,10 @@ function interference(before: ReturnType<typeof machineTicks>, after: ReturnType
 interface Run {
   readonly server: ServerMode;
   readonly round: number;
+  /** --flood: what the flooding agent got, and /healthz latency (probed in undisturbed runs too). */
+  readonly flood?: FloodResult;
+  /** --flood: whether an agent flooded during this run. */
+  readonly flooded?: boolean;
   readonly load: LoadResult;
   readonly reportsPerSecond: number;
   /** Reports per second of server CPU: the server's cost, less sensitive than the rate to what else runs on the machine. */
@@ -185,15 +212,33 @@ interface Run {
   readonly inventorySize: number;
   readonly registered: number;
   readonly serverRssMiB: number;
+  /** The server's event-loop delay over the window, ms. */
+  readonly serverLoopDelay: { readonly p99: number; readonly max: number };
   /** Everything else the machine did over the window, in cores (Linux only). */
   readonly machine?: { readonly otherProcesses: number; readonly softirq: number; readonly steal: number };
 }
 
-async function measureServer(mode: ServerMode, roundNumber: number, opts: Options, stateDir: string, tokensFile: string, log: (s: string) => void): Promise<Run> {
+/** The agent that floods (--flood): one more registered agent, whose token the load generator does not have. */
+interface Flooder {
+  readonly agent: string;
+  readonly token: string;
+}
+
+async function measureServer(
+  mode: ServerMode,
+  roundNumber: number,
+  opts: Options,
+  stateDir: string,
+  tokensFile: string,
+  log: (s: string) => void,
+  flood?: { readonly flooder: Flooder; readonly connections: number },
+): Promise<Run> {
   // One folder per server and round: the main thread's profile is the `.0.` file in it.
   const profile = opts.cpuProf !== undefined ? ['--cpu-prof', '--cpu-prof-dir', join(opts.cpuProf, `${mode}-${roundNumber}`)] : [];
   const server = startHelper('server.ts', mode === 'versiond' ? [mode, stateDir, String(opts.agents)] : [mode], profile, opts.pin ? 0 : undefined);
   let load: ChildProcess | undefined;
+  let flooding: ChildProcess | undefined;
+  const name = flood && flood.connections > 0 ? `${mode}+flood` : mode;
   try {
     const { port } = await nextMessage<{ port: number }>(server, 'listening', `${mode} server`);
     const snapshot = () => {
@@ -201,6 +246,11 @@ async function measureServer(mode: ServerMode, roundNumber: number, opts: Option
       server.send({ type: 'snapshot' });
       return reply;
     };
+    // The flooder is loaded before the load starts: its start-up must not fall in the window.
+    if (flood) {
+      flooding = startHelper('flood.ts', [], [], opts.pin ? 1 : undefined);
+      await nextMessage(flooding, 'ready', 'flood');
+    }
     load = startHelper('load-generator.ts', [], [], opts.pin ? 1 : undefined);
     const measuring = nextMessage(load, 'measuring', 'load generator');
     const done = nextMessage<{ result: LoadResult }>(load, 'done', 'load generator');
@@ -215,22 +265,44 @@ async function measureServer(mode: ServerMode, roundNumber: number, opts: Option
       seed: opts.seed,
     };
     load.send(run);
-    log(`[${mode} #${roundNumber}] port ${port}: warming up for ${opts.warmup} s with ${opts.connections} connections`);
+    log(`[${name} #${roundNumber}] port ${port}: warming up for ${opts.warmup} s with ${opts.connections} connections`);
     await measuring;
+    // The flood starts with the measured window, so its burst of 400s falls inside it too.
+    // With 0 connections it only probes /healthz: the undisturbed runs of --flood.
+    let flooded: Promise<{ result: FloodResult }> | undefined;
+    if (flood && flooding) {
+      flooded = nextMessage<{ result: FloodResult }>(flooding, 'done', 'flood');
+      flooded.catch(() => {});
+      const run: FloodOptions & { type: 'run' } = {
+        type: 'run',
+        port,
+        agent: flood.flooder.agent,
+        token: flood.flooder.token,
+        connections: flood.connections,
+        durationMs: opts.seconds * 1000 + 60_000, // stopped below, when the window ends
+        items: opts.floodItems,
+        probeEveryMs: 50,
+      };
+      flooding.send(run);
+    }
     const before = await snapshot();
     const ticksBefore = machineTicks();
-    log(`[${mode} #${roundNumber}] measuring for ${opts.seconds} s`);
+    log(`[${name} #${roundNumber}] measuring for ${opts.seconds} s`);
     const { result } = await done;
+    if (flooding?.connected) flooding.send({ type: 'stop' });
+    const floodResult = flooded ? (await flooded).result : undefined;
     const ticksAfter = machineTicks();
     const after = await snapshot();
     const serverSeconds = (after.at - before.at) / 1000;
     const cpuUs = after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs;
-    const machine = interference(ticksBefore, ticksAfter, cpuUs / 1e6 / serverSeconds + result.cpuCores);
+    const ours = cpuUs / 1e6 / serverSeconds + result.cpuCores + (floodResult?.cpuCores ?? 0);
+    const machine = interference(ticksBefore, ticksAfter, ours);
     const active = after.elu.active - before.elu.active;
     const idle = after.elu.idle - before.elu.idle;
     const out: Run = {
       server: mode,
       round: roundNumber,
+      ...(floodResult !== undefined ? { flood: floodResult, flooded: (flood?.connections ?? 0) > 0 } : {}),
       load: result,
       reportsPerSecond: Math.round(result.ok / result.seconds),
       reportsPerCpuSecond: Math.round(result.ok / (cpuUs / 1e6)),
@@ -242,15 +314,23 @@ async function measureServer(mode: ServerMode, roundNumber: number, opts: Option
       inventorySize: after.inventorySize,
       registered: after.registered,
       serverRssMiB: round(after.rssBytes / (1024 * 1024), 1),
+      serverLoopDelay: { p99: round(after.loopDelay.p99, 1), max: round(after.loopDelay.max, 1) },
       ...(machine !== undefined ? { machine } : {}),
     };
     log(
-      `[${mode} #${roundNumber}] ${out.reportsPerSecond} reports/s, p99 ${round(result.latency.p99, 1)} ms, ${Object.values(result.errors).reduce((a, b) => a + b, 0)} error(s); ` +
-        `server ${out.serverCpuCores} cores, load generator ${round(result.cpuCores, 2)} cores`,
+      `[${name} #${roundNumber}] ${out.reportsPerSecond} reports/s, p99 ${round(result.latency.p99, 1)} ms, ${Object.values(result.errors).reduce((a, b) => a + b, 0)} error(s); ` +
+        `server ${out.serverCpuCores} cores, load generator ${round(result.cpuCores, 2)} cores` +
+        (floodResult
+          ? `; flood answers ${JSON.stringify(floodResult.answers)}, ` +
+            (floodResult.healthz.count === 0
+              ? 'no answer to /healthz'
+              : `/healthz p50 ${round(floodResult.healthz.p50, 1)} ms, max ${round(floodResult.healthz.max, 1)} ms`)
+          : ''),
     );
     return out;
   } finally {
     if (load && load.exitCode === null) load.kill();
+    if (flooding && flooding.exitCode === null) flooding.kill();
     if (server.connected) server.send({ type: 'stop' });
     const stopped = exited(server);
     const timer = setTimeout(() => server.kill(), 10_000);
@@ -286,7 +366,10 @@ function median(values: readonly number[]): number {
 }
 
 function summarizeServer(server: ServerMode, runs: readonly Run[]): ServerSummary {
-  const mine = runs.filter((r) => r.server === server);
+  return summarizeRuns(server, runs.filter((r) => r.server === server));
+}
+
+function summarizeRuns(server: ServerMode, mine: readonly Run[]): ServerSummary {
   return {
     server,
     reportsPerSecond: Math.round(median(mine.map((r) => r.reportsPerSecond))),
@@ -391,6 +474,159 @@ function renderTable(result: BenchResult): string {
   return out.join('\n');
 }
 
+// ------------------------------------------------------------------ --flood
+
+export interface FloodBenchResult {
+  readonly benchmark: 'agent-ingest-flood';
+  readonly machine: BenchResult['machine'];
+  readonly options: Options;
+  readonly goals: typeof FLOOD_GOALS;
+  readonly runs: readonly Run[];
+  readonly undisturbed: ServerSummary;
+  readonly flooded: ServerSummary;
+  readonly shareOfUndisturbed: number;
+  readonly goalMet: boolean;
+  readonly totalSeconds: number;
+}
+
+async function floodMode(
+  options: Options,
+  stateDir: string,
+  tokensFile: string,
+  flooder: Flooder,
+  log: (s: string) => void,
+  started: number,
+): Promise<number> {
+  // Undisturbed and flooded runs alternate, as the two servers do in the default mode.
+  const runs: Run[] = [];
+  for (let r = 1; r <= options.rounds; r++) {
+    // Both have the flood process (the same processes compete for the CPUs); undisturbed, it only probes /healthz.
+    const quiet = { flooder, connections: 0 };
+    const flood = { flooder, connections: options.floodConnections };
+    const order = r % 2 === 1 ? [quiet, flood] : [flood, quiet];
+    for (const f of order) runs.push(await measureServer('versiond', r, options, stateDir, tokensFile, log, f));
+  }
+  const problems: string[] = [];
+  for (const r of runs) {
+    const name = `versiond${r.flooded ? ' + flood' : ''} (round ${r.round})`;
+    if (r.serverAcceptedTotal !== r.load.totalOk) {
+      const got = `the load generator got ${r.load.totalOk} answers of 200`;
+      problems.push(`${name} accepted ${r.serverAcceptedTotal} reports, ${got}`);
+    }
+    if (r.inventorySize !== r.load.agentsUsed) {
+      problems.push(`${name} holds ${r.inventorySize} agents in its inventory, ${r.load.agentsUsed} reported`);
+    }
+    if ((r.flood?.answers['200'] ?? 0) > 0) problems.push(`${name} accepted an invalid report of the flooder`);
+  }
+  if (problems.length > 0) throw new BenchFailure(problems.join('; '));
+  const undisturbed = summarizeRuns('versiond', runs.filter((r) => !r.flooded));
+  const flooded = summarizeRuns('versiond', runs.filter((r) => r.flooded));
+  const share = undisturbed.reportsPerSecond === 0 ? 0 : flooded.reportsPerSecond / undisturbed.reportsPerSecond;
+  const cpus = os.cpus();
+  const platform = `${os.platform()} ${os.release()} ${os.arch()}`;
+  const result: FloodBenchResult = {
+    benchmark: 'agent-ingest-flood',
+    machine: { cpus: cpus.length, cpuModel: cpus[0]?.model.trim() ?? 'unknown', node: process.version, platform },
+    options,
+    goals: FLOOD_GOALS,
+    runs,
+    undisturbed,
+    flooded,
+    shareOfUndisturbed: round(share, 3),
+    goalMet: share >= FLOOD_GOALS.shareOfUndisturbed,
+    totalSeconds: round((performance.now() - started) / 1000, 1),
+  };
+  const text = renderFlood(result);
+  if (options.json) {
+    process.stderr.write(`${text}\n`);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${text}\n`);
+  }
+  if (!runs.every((r) => errorCount(r) === 0)) return 1;
+  return options.strict && !result.goalMet ? 1 : 0;
+}
+
+function renderFlood(result: FloodBenchResult): string {
+  const { machine: m, options: o, undisturbed, flooded } = result;
+  const out: string[] = [];
+  out.push('versiond agent report ingest while one agent floods invalid reports (issue 14)');
+  out.push(`machine: ${m.platform}, ${m.cpus} cpus (${m.cpuModel}), node ${m.node}`);
+  const bodyBytes = result.runs.find((r) => r.flood)?.flood?.bodyBytes ?? 0;
+  out.push(
+    `load:    ${o.agents - 1} agents reporting valid reports on ${o.connections} keep-alive connections (closed loop), ` +
+      `warm-up ${o.warmup} s, measured ${o.seconds} s; ` +
+      `flood: 1 agent, ${o.floodConnections} connections, ${bodyBytes} B invalid reports back to back, ` +
+      `from the start of the window; ${o.rounds} round(s), alternating` +
+      (o.pin ? '; server on CPU 0, load and flood on CPU 1' : ''),
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'run', 'round', 'valid reports/s', 'per server CPU-s', 'p50 ms', 'p99 ms', 'errors', 'server cores',
+        'server RSS MiB',
+        'loop delay max ms', 'flood answers', 'flood MB sent', '/healthz p50 ms', '/healthz p99 ms', '/healthz max ms',
+        'other load cores',
+      ],
+      result.runs.map((r) => [
+        r.flooded ? 'flooded' : 'undisturbed',
+        r.round,
+        r.reportsPerSecond,
+        r.reportsPerCpuSecond,
+        round(r.load.latency.p50, 2),
+        round(r.load.latency.p99, 2),
+        errorCount(r),
+        r.serverCpuCores,
+        r.serverRssMiB,
+        r.serverLoopDelay.max,
+        r.flooded && r.flood ? Object.entries(r.flood.answers).map(([k, v]) => `${k}:${v}`).join(' ') : '-',
+        r.flooded && r.flood ? round(r.flood.bytesWritten / 1e6, 0) : '-',
+        // No answer in the window at all (NaN, sent as null over IPC): say so.
+        r.flood ? (r.flood.healthz.count > 0 ? round(r.flood.healthz.p50, 2) : 'none') : '-',
+        r.flood ? (r.flood.healthz.count > 0 ? round(r.flood.healthz.p99, 1) : 'none') : '-',
+        r.flood ? (r.flood.healthz.count > 0 ? round(r.flood.healthz.max, 1) : 'none') : '-',
+        r.machine ? round(r.machine.otherProcesses + r.machine.steal, 2) : '-',
+      ]),
+    ),
+  );
+  out.push('');
+  const medianOf = o.rounds > 1 ? ` (median of ${o.rounds})` : '';
+  out.push(
+    table(
+      ['measure', 'value', 'goal', 'met'],
+      [
+        [`valid reports/s, undisturbed${medianOf}`, String(undisturbed.reportsPerSecond), '', ''],
+        [`valid reports/s, one agent flooding${medianOf}`, String(flooded.reportsPerSecond), '', ''],
+        [
+          'ratio',
+          `${round(result.shareOfUndisturbed * 100, 1)} %`,
+          `>= ${FLOOD_GOALS.shareOfUndisturbed * 100} %`,
+          mark(result.goalMet),
+        ],
+        [`p99 latency, undisturbed / flooding${medianOf}`, `${undisturbed.p99} / ${flooded.p99} ms`, '', ''],
+        [
+          `valid reports per server CPU-second, undisturbed / flooding${medianOf}`,
+          `${undisturbed.reportsPerCpuSecond} / ${flooded.reportsPerCpuSecond} ` +
+            `(${round((flooded.reportsPerCpuSecond / undisturbed.reportsPerCpuSecond) * 100, 1)} %)`,
+          '',
+          '',
+        ],
+      ],
+    ),
+  );
+  const disturbed = result.runs.filter((r) => (r.machine?.otherProcesses ?? 0) + (r.machine?.steal ?? 0) >= 0.2);
+  if (disturbed.length > 0) {
+    out.push(
+      `  note: other processes or the hypervisor took >= 0.2 cores during ` +
+        `${disturbed.map((r) => `${r.flooded ? 'flooded' : 'undisturbed'} #${r.round}`).join(', ')}: ` +
+        'those rates understate the server (re-run on a quiet machine, or with more --rounds).',
+    );
+  }
+  out.push(`total benchmark time: ${round(result.totalSeconds, 1)} s`);
+  return out.join('\n');
+}
+
 // ------------------------------------------------------------------ main
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -429,8 +665,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     tokens.push(await credentials.add(agentId(options.agents - 1)));
     if (credentials.size !== options.agents) throw new BenchFailure(`agents.json holds ${credentials.size} agents, expected ${options.agents}`);
     const tokensFile = join(dir, 'tokens.json');
-    writeFileSync(tokensFile, JSON.stringify(tokens), { mode: 0o600 });
+    writeFileSync(tokensFile, JSON.stringify(options.flood ? tokens.slice(0, -1) : tokens), { mode: 0o600 });
     log(`${options.agents} agents registered in ${round(performance.now() - t)} ms`);
+    if (options.flood) {
+      const flooder = { agent: agentId(options.agents - 1), token: tokens[options.agents - 1]! };
+      return await floodMode(options, stateDir, tokensFile, flooder, log, started);
+    }
 
     // Servers alternate from round to round, so a drift of the machine (another process,
     // thermal, the hypervisor) does not always fall on the same one.

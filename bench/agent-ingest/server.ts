@@ -12,7 +12,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { AgentCredentials } from '../../controller/agents/agent-credentials.ts';
 import { ObservedInventory } from '../../controller/agents/inventory.ts';
 import { Mailbox } from '../../controller/agents/mailbox.ts';
@@ -40,7 +40,12 @@ export interface ServerSnapshot {
   readonly registered: number;
   readonly heapUsedBytes: number;
   readonly rssBytes: number;
+  /** Event-loop delay since the previous snapshot (ms): how long anything else, /healthz included, may wait. */
+  readonly loopDelay: { readonly p99: number; readonly max: number };
 }
+
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
 /** Same as the controller's default (controller.ts): agents report every 10 s, offline after 3 silent intervals. */
 const REPORT_AFTER_SECONDS = 10;
@@ -184,7 +189,9 @@ async function main(): Promise<void> {
         registered: credentials?.size ?? 0,
         heapUsedBytes: mem.heapUsed,
         rssBytes: mem.rss,
+        loopDelay: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
       };
+      loopDelay.reset();
       send(snapshot);
     } else if (message.type === 'stop') {
       server.close(() => process.exit(0));

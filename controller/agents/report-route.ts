@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseReport, type AgentReport } from './agent-report.ts';
 import type { ObservedInventory } from './inventory.ts';
 import type { Mailbox } from './mailbox.ts';
+import { defaultReportBudget, ReportBudget, type ReportBudgetOptions } from './report-budget.ts';
 import { readBody, sendError, sendJsonText } from '../http/respond.ts';
 
 export const REPORT_MAX_BYTES = 1024 * 1024;
@@ -29,6 +30,26 @@ export interface ReportRouteOptions {
   readonly onOutcome?: (outcome: string) => void;
   /** True once shutdown began: reports are refused with 503 so agents retry against the next instance. */
   readonly stopping?: () => boolean;
+  /** What one agent may cost (report-budget.ts); default: `defaultReportBudget(maxBytes)`. */
+  readonly budget?: Partial<ReportBudgetOptions>;
+}
+
+/**
+ * `application/json`, with no charset or UTF-8 (RFC 8259: JSON between systems is UTF-8).
+ * A missing Content-Type is refused too: the README promises 415 for anything else.
+ */
+export function isJsonMediaType(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  if (header === 'application/json') return true; // what agents send: no parsing
+  const [type, ...params] = header.split(';');
+  if (type!.trim().toLowerCase() !== 'application/json') return false;
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    if (eq < 0 || p.slice(0, eq).trim().toLowerCase() !== 'charset') continue;
+    const charset = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (charset !== 'utf-8' && charset !== 'utf8') return false;
+  }
+  return true;
 }
 
 /**
@@ -36,12 +57,15 @@ export interface ReportRouteOptions {
  * (401 unknown, 403 another agent's — checked before the body is read, so an unauthenticated
  * client cannot make the controller parse anything), the size (413), the media type (415),
  * JSON and schema (400, naming the field), the sequence (409 for a replayed or late report).
+ * Right after the token, the agent's budget (429 with Retry-After, before the body is read):
+ * an agent that floods refused or oversized reports waits, and the others go on.
  * Only then is the report recorded, and the answer carries every command pending for this
  * agent — never another agent's. No error here can affect another agent's state.
  */
 export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage, res: ServerResponse, agentId: string) => void {
   const maxBytes = options.maxBytes ?? REPORT_MAX_BYTES;
   const outcome = options.onOutcome ?? (() => {});
+  const budget = new ReportBudget({ ...defaultReportBudget(maxBytes), ...options.budget });
   let lastRefresh = 0;
 
   const refuse = (
@@ -82,28 +106,72 @@ export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage,
       const verdict = typeof pending === 'string' ? pending : await pending;
       if (verdict === 'unauthenticated') return refuse(req, res, 401, 'UNAUTHENTICATED', 'missing or unknown agent token');
       if (verdict === 'forbidden') return refuse(req, res, 403, 'FORBIDDEN', `this token is not agent ${agentId}'s`);
-      const type = req.headers['content-type'];
-      if (type !== undefined && !/^application\/json\b/i.test(type)) {
-        return refuse(req, res, 415, 'UNSUPPORTED_MEDIA_TYPE', `the body must be application/json, not ${type}`);
+      const wait = budget.admit(agentId, options.now());
+      if (wait > 0) {
+        // Held a while, body unread (Node stops reading it), so that a client ignoring
+        // Retry-After cannot loop: each attempt costs the kernel what it pushes.
+        const holdMs = budget.hold(agentId, wait);
+        const retry = String(Math.max(1, wait - Math.floor(holdMs / 1000)));
+        const answer = () => {
+          const message = `agent ${agentId} sent too many refused or large reports; retry in ${retry} s`;
+          refuse(req, res, 429, 'TOO_MANY_REQUESTS', message, {}, { 'retry-after': retry });
+        };
+        if (holdMs === 0) return answer();
+        let held = true;
+        const release = () => {
+          if (!held) return;
+          held = false;
+          clearTimeout(timer);
+          budget.release(agentId);
+        };
+        const timer = setTimeout(() => {
+          release();
+          answer();
+        }, holdMs);
+        timer.unref();
+        res.once('close', release);
+        return;
       }
-      const body = await readBody(req, maxBytes);
-      if (body === 'too-large') return refuse(req, res, 413, 'BODY_TOO_LARGE', `a report is at most ${maxBytes} bytes`);
-      if (body === 'aborted') return;
-      const parsed = parseReport(body);
-      if (!parsed.ok) return refuse(req, res, 400, parsed.error, parsed.message, parsed.field !== undefined ? { field: parsed.field } : {});
-      const recorded = options.inventory.record(agentId, parsed.report, options.now());
-      if (recorded.kind === 'stale') {
-        return refuse(req, res, 409, 'STALE_REPORT', `sequence ${parsed.report.sequence} is not after ${recorded.lastSequence}: a replayed or late report, ignored`, {
-          lastSequence: recorded.lastSequence,
-        });
+      let refused = true;
+      let bytes = 0;
+      try {
+        const type = req.headers['content-type'];
+        if (!isJsonMediaType(type)) {
+          const what = type === undefined ? 'no Content-Type' : type;
+          return refuse(req, res, 415, 'UNSUPPORTED_MEDIA_TYPE', `the body must be application/json, not ${what}`);
+        }
+        const body = await readBody(req, maxBytes);
+        if (body === 'too-large') {
+          bytes = maxBytes; // at most this much was read
+          return refuse(req, res, 413, 'BODY_TOO_LARGE', `a report is at most ${maxBytes} bytes`);
+        }
+        if (body === 'aborted') {
+          refused = false; // a dropped connection cost us nothing to parse
+          return;
+        }
+        bytes = body.length;
+        const parsed = parseReport(body);
+        if (!parsed.ok) {
+          const extra = parsed.field !== undefined ? { field: parsed.field } : {};
+          return refuse(req, res, 400, parsed.error, parsed.message, extra);
+        }
+        const recorded = options.inventory.record(agentId, parsed.report, options.now());
+        if (recorded.kind === 'stale') {
+          const { sequence } = parsed.report;
+          const last = recorded.lastSequence;
+          const message = `sequence ${sequence} is not after ${last}: a replayed or late report, ignored`;
+          return refuse(req, res, 409, 'STALE_REPORT', message, { lastSequence: recorded.lastSequence });
+        }
+        refused = false;
+        outcome('accepted');
+        const { sequence } = parsed.report;
+        const commands = options.mailbox.commandsJson(agentId);
+        const after = options.reportAfterSeconds;
+        sendJsonText(res, 200, `{"sequence":${sequence},"commands":${commands},"reportAfterSeconds":${after}}`);
+        options.onReport(agentId, parsed.report, recorded.changed);
+      } finally {
+        budget.done(agentId, options.now(), { refused, bytes });
       }
-      outcome('accepted');
-      sendJsonText(
-        res,
-        200,
-        `{"sequence":${parsed.report.sequence},"commands":${options.mailbox.commandsJson(agentId)},"reportAfterSeconds":${options.reportAfterSeconds}}`,
-      );
-      options.onReport(agentId, parsed.report, recorded.changed);
     })().catch((err: unknown) => {
       // A bug must cost one answer, never the server.
       outcome('INTERNAL');
