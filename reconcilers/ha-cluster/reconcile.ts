@@ -25,7 +25,10 @@
  * Memory between passes is the previous status (read from Git), kept while the desired version is
  * unchanged, and never decides a safety question on its own:
  *  - `rolloutStartedAt`: the time a backup must follow. Absent → now (a backup must be newer: the
- *    controller asks for one, or waits) — fail closed.
+ *    controller asks for one, or waits) — fail closed; unless the agents report results of our own
+ *    commands of this release (within ROLLOUT_EVIDENCE_MAX_AGE_MS): the rollout started no later than
+ *    the first of them, so a controller killed between its backup and its first status commit does
+ *    not find its own backup stale.
  *  - `details.preflightPassedAt`: a record only. Whether the rollout started (so the preflight is
  *    done) is read from the agents: a server has a result of OUR apply of the release.
  *    A server updated by hand does not count: the preflight holds the next server until it passes.
@@ -41,6 +44,7 @@
  * "n of m servers updated to V" (the installer's "n of m servers updated").
  */
 import { artifactRef } from '../artifact-ref.ts';
+import { commandId } from '../command-id.ts';
 import { conditionsFor } from '../conditions.ts';
 import type { DesiredInput, MemberStatus, ReconcileResult, Reconciler, TargetStatus } from '../contract.ts';
 import { foldOutcomes, reasonDef, runSteps, stepNames, type Step } from '../engine/index.ts';
@@ -87,6 +91,27 @@ interface Members {
   readonly consoles: readonly UmsMember[];
 }
 
+/** How far back a result of our own command still tells when this rollout started. */
+export const ROLLOUT_EVIDENCE_MAX_AGE_MS = 6 * 60 * 60 * 1000;
+
+/**
+ * The earliest time an agent reported a result of one of our commands of this release (stage,
+ * backup, apply: deterministic ids), no older than ROLLOUT_EVIDENCE_MAX_AGE_MS; NaN when none.
+ */
+function earliestResultOfRelease(target: TargetId, version: string, members: Members, now: number): number {
+  let earliest = Number.NaN;
+  for (const m of [...members.servers, ...members.loadBalancers, ...members.consoles]) {
+    const ids = new Set((['stage', 'backup', 'apply'] as const).map((a) => commandId(target, m.name, a, version)));
+    for (const r of m.obs?.results ?? []) {
+      if (!ids.has(r.id)) continue;
+      const at = Date.parse(r.at);
+      if (Number.isNaN(at) || at > now || now - at > ROLLOUT_EVIDENCE_MAX_AGE_MS) continue;
+      if (Number.isNaN(earliest) || at < earliest) earliest = at;
+    }
+  }
+  return earliest;
+}
+
 export const reconcileHACluster: Reconciler<'HACluster'> = (desired, observed, previous, now): ReconcileResult => {
   const cluster = desired.object;
   const target = targetId('HACluster', cluster.metadata.name);
@@ -116,8 +141,11 @@ export const reconcileHACluster: Reconciler<'HACluster'> = (desired, observed, p
   )?.desired;
   const sameRollout = previousDesired !== undefined && sameVersion(previousDesired, version);
   const before = sameRollout ? previous?.details : undefined;
-  const startedAt =
+  const recordedStart =
     sameRollout && previous?.rolloutStartedAt !== undefined ? Date.parse(previous.rolloutStartedAt) : Number.NaN;
+  // No record in Git (a restart before the first status commit, or plan): the agents' results of our
+  // own commands of this release say the rollout started no later than the first of them.
+  const startedAt = Number.isNaN(recordedStart) ? earliestResultOfRelease(target, version, current, now) : recordedStart;
   const rolloutStartedAt = new Date(Number.isNaN(startedAt) ? now : startedAt).toISOString();
   const rollbackFrom = sameRollout
     ? readVersion(before?.['rollbackFrom'])

@@ -128,7 +128,8 @@ describe('the controller SIGKILLed at many points of an HACluster and an account
     expect(committed.filter((c) => !s.status.isOnBranch(c))).toEqual([]);
     // And the story survived the crashes: no run went back to an older status, both end Converged.
     const servers = s.status.history(ums.target).map((c) => Number(/(\d) of 3 servers updated/.exec(c.summary)?.[1]));
-    expect(servers).toEqual([...servers].sort((a, b) => a - b));
+    const story = s.status.history(ums.target).map((c) => `${c.phase}: ${c.summary}`).join('\n');
+    expect(servers, story).toEqual([...servers].sort((a, b) => a - b));
     const devices = s.status.history(acme.target).map((c) => Number(/(\d)\/3 devices updated/.exec(c.summary)?.[1]));
     expect(devices).toEqual([...devices].sort((a, b) => a - b));
     for (const t of [ums.target, acme.target]) expect(s.status.history(t).at(-1)?.phase).toBe('Converged');

@@ -29,6 +29,7 @@ import type { HAClusterSpec } from '../../reconcilers/model/desired.ts';
 import { crossesSchemaDowngrade } from '../../reconcilers/model/version.ts';
 import type { AgentObservation, ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, release } from '../helpers/observed.ts';
+import { prng } from '../helpers/prng.ts';
 
 const P = 'igel-ums';
 const OLD = '12.07.100';
@@ -111,19 +112,9 @@ const scenarioArb = fc.record({
 });
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function simulate(sc: Scenario, passes: number): { checked: Record<string, number> } {
-  const rand = mulberry32(sc.seed);
+  const rand = prng(sc.seed);
   const chance = (p: number) => rand() < p;
   const names = {
     servers: sc.servers.map((_, i) => `ums-${i + 1}`),

@@ -312,6 +312,19 @@ describe('seed 004: memory from the previous status never opens a gate on its ow
     expect(check(r, 'fresh-backup')?.passed).toBe(false);
   });
 
+  it('a controller killed between its backup and its first status commit goes on: the agents date the rollout start', () => {
+    const ours = { lastBackup: iso(NOW - 20 * 60_000), results: [res('ums-1', 'backup', 'succeeded', iso(NOW - 20 * 60_000))] };
+    const r = run({ 'ums-1': ours }, {}, 'none');
+    expect(check(r, 'fresh-backup')?.status).toBe('satisfied');
+    expect(r.status.rolloutStartedAt).toBe(iso(NOW - 20 * 60_000));
+    expect(sent(r)).toEqual(['apply ums-1']);
+    // The same backup command result from long ago (an earlier attempt at this release) is not evidence.
+    const old = { lastBackup: iso(NOW - 7 * 3_600_000), results: [res('ums-1', 'backup', 'succeeded', iso(NOW - 7 * 3_600_000))] };
+    const stale = run({ 'ums-1': old }, {}, 'none');
+    expect(check(stale, 'fresh-backup')?.status).not.toBe('satisfied');
+    expect(sent(stale)).toEqual([]);
+  });
+
   it('without a previous status mid-rollout, the agents say the rollout started: the same next step, no preflight again', () => {
     const withPrev = run({ 'ums-1': updated('ums-1', 10) });
     const without = run({ 'ums-1': updated('ums-1', 10) }, {}, 'none');

@@ -59,7 +59,11 @@ export class ControllerProcess {
       '--artifact-mirror', o.artifactMirror,
       '--report-interval', '1',
       '--heartbeat-timeout', '6',
-      '--warm-up', '5',
+      // Longer than an agent's back-off after a few seconds without a controller (1, 2, 4, 8 s,
+      // jittered): a target waits for its agents' first reports, and ends the warm-up as soon as
+      // all reported. Shorter, a restarted controller commits members it has not heard from yet
+      // as not updated — right (unknown is not yes), but not the story these tests check.
+      '--warm-up', '20',
       '--coalesce', '0.2',
       '--log-format', 'json',
       ...(o.consoleId !== undefined ? ['--console-id', o.consoleId] : []),
