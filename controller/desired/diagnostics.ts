@@ -1,9 +1,9 @@
 import type { ErrorCategory, ErrorCode, ErrorData } from '../../reconcilers/model/errors.ts';
 import { categoryOf, messageOf } from '../../reconcilers/model/errors.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
+import type { FieldPath, Finding } from '../../reconcilers/model/finding.ts';
 
-/** A path into a document, as YAML/JSON segments: `['spec', 'devices', 3, 'name']`. */
-export type FieldPath = readonly (string | number)[];
+export type { FieldPath, Finding };
 
 /**
  * One problem found in the desired state, with everything a person needs to fix it:
@@ -27,22 +27,6 @@ export interface Diagnostic {
   readonly data: unknown;
 }
 
-/**
- * A problem not yet placed in its file: policy rules work on plain objects and name a field
- * path; the loader turns findings into diagnostics by looking the field up in the YAML.
- */
-export type Finding<C extends ErrorCode = ErrorCode> = { [K in C]: FindingOf<K> }[C];
-
-interface FindingOf<C extends ErrorCode> {
-  readonly code: C;
-  readonly data: ErrorData<C>;
-  readonly path: string;
-  readonly target?: TargetId | string;
-  readonly field?: FieldPath;
-  /** Point at the key of `field` rather than its value (unknown fields, names). */
-  readonly atKey?: boolean;
-  readonly severity?: 'error' | 'warning';
-}
 
 export function makeDiagnostic(
   f: Finding,

@@ -24,7 +24,7 @@
  *     `SchemaFence`, phase Blocked, every command held — unless the file declares that the
  *     database was restored for exactly that version (`spec.databaseRestore.version`). The
  *     major.minor case is also refused at validate time against the base revision
- *     (controller/desired/policy/hacluster-schema-downgrade.ts) and by the reconciler while a
+ *     (reconcilers/ha-cluster/validate-schema-downgrade.ts) and by the reconciler while a
  *     server reports the higher schema; the fence adds what neither can see: the same
  *     major.minor, and a migration whose servers no longer report it.
  *

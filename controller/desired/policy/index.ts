@@ -1,19 +1,22 @@
 import type { Finding } from '../diagnostics.ts';
-import { accountTopology } from './account-topology.ts';
-import { clusterTopology } from './cluster-topology.ts';
+import { accountTopology } from '../../../reconcilers/account/validate-topology.ts';
+import { clusterTopology } from '../../../reconcilers/ha-cluster/validate-topology.ts';
 import type { PolicyContext, PolicyRule } from './context.ts';
-import { databaseRestores } from './database-restore.ts';
-import { distributionConsoles } from './distribution-consoles.ts';
-import { haClusterSchemaDowngrades } from './hacluster-schema-downgrade.ts';
+import { databaseRestores } from '../../../reconcilers/ha-cluster/validate-database-restore.ts';
+import { distributionConsoles } from '../../../reconcilers/distribution-server/validate-consoles.ts';
+import { haClusterSchemaDowngrades } from '../../../reconcilers/ha-cluster/validate-schema-downgrade.ts';
 import { agentOwnership, memberNames } from './members.ts';
-import { promotionOverrides } from './promotion-override.ts';
+import { promotionOverrides } from '../../../reconcilers/account/validate-promotion-override.ts';
 import { releaseCatalogue } from './release-catalogue.ts';
 import { releaseReferences } from './release-references.ts';
 import { rolloutWindows } from './rollout-windows.ts';
 import { rolloutWaves } from './rollout-waves.ts';
 import { uniqueNames } from './unique-names.ts';
 
-/** Every cross-file rule, in the order their findings are most useful to read. */
+/**
+ * Every cross-file rule, in the order their findings are most useful to read. Rules about one
+ * kind live in its folder (`reconcilers/<kind>/validate-*.ts`); the ones here span kinds.
+ */
 export const POLICY_RULES: readonly PolicyRule[] = [
   uniqueNames,
   releaseCatalogue,

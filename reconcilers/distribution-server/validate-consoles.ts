@@ -1,6 +1,6 @@
-import type { Finding } from '../diagnostics.ts';
-import type { DistributionServer } from '../../../reconcilers/model/desired.ts';
-import { at, perDocument } from './context.ts';
+import type { Finding } from '../model/finding.ts';
+import type { DistributionServer } from '../model/desired.ts';
+import { at, perDocument } from '../model/policy-context.ts';
 
 /**
  * Seed 002 (Ivanti distribution servers): only one console may sync the main

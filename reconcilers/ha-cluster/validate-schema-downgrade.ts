@@ -1,6 +1,6 @@
-import { crossesSchemaDowngrade } from '../../../reconcilers/model/version.ts';
-import type { Finding } from '../diagnostics.ts';
-import { at, type PolicyContext } from './context.ts';
+import { crossesSchemaDowngrade } from '../model/version.ts';
+import type { Finding } from '../model/finding.ts';
+import { at, type PolicyContext } from '../model/policy-context.ts';
 
 /**
  * Seed 004 (IGEL UMS HA): the database schema is the major.minor of the version, and UMS

@@ -1,6 +1,6 @@
-import { CLOUD, type Account } from '../../../reconcilers/model/desired.ts';
-import type { Finding } from '../diagnostics.ts';
-import { at, perDocument } from './context.ts';
+import { CLOUD, type Account } from '../model/desired.ts';
+import type { Finding } from '../model/finding.ts';
+import { at, perDocument } from '../model/policy-context.ts';
 
 /**
  * The shape of an account (seeds 001, 003): a device fetches from a WRS of its own account

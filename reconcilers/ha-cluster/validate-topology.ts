@@ -1,6 +1,6 @@
-import type { HACluster } from '../../../reconcilers/model/desired.ts';
-import type { Finding } from '../diagnostics.ts';
-import { at, perDocument } from './context.ts';
+import type { HACluster } from '../model/desired.ts';
+import type { Finding } from '../model/finding.ts';
+import { at, perDocument } from '../model/policy-context.ts';
 
 /** `updateOrder` names servers of the cluster (seed 004: any server may go first, but it must be one of them). */
 export const clusterTopology = perDocument((ctx) => ctx.clusters, function clusterTopology(c: HACluster): Finding[] {

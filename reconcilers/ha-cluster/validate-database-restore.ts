@@ -1,6 +1,6 @@
-import { isValidVersion, tryParseVersion, versionsEqual } from '../../../reconcilers/model/version.ts';
-import type { Finding } from '../diagnostics.ts';
-import { at, type PolicyContext } from './context.ts';
+import { isValidVersion, tryParseVersion, versionsEqual } from '../model/version.ts';
+import type { Finding } from '../model/finding.ts';
+import { at, type PolicyContext } from '../model/policy-context.ts';
 
 /**
  * `spec.databaseRestore` of an HACluster (issue 8, the schema fence): the declaration that the

@@ -1,6 +1,6 @@
-import { tryParseVersion, versionsEqual } from '../../../reconcilers/model/version.ts';
-import type { Finding } from '../diagnostics.ts';
-import { at, type PolicyContext } from './context.ts';
+import { tryParseVersion, versionsEqual } from '../model/version.ts';
+import type { Finding } from '../model/finding.ts';
+import { at, type PolicyContext } from '../model/policy-context.ts';
 
 /**
  * `spec.promotion.override` of an Account (issue 8, promotion): it lets one version reach
