@@ -45,7 +45,9 @@ export function summarise(ctx: Ctx): ReconcileResult {
   }
   // Production held by the test ring is what a person reads first among the waits.
   if (held) wait = ctx.hold;
-  if (ctx.promotion?.held !== undefined) ctx.promotion = { ...ctx.promotion, held: { ...ctx.promotion.held, steps: heldSteps } };
+  if (ctx.promotion?.held !== undefined) {
+    ctx.promotion = { ...ctx.promotion, held: { ...ctx.promotion.held, steps: heldSteps } };
+  }
   const summary = summaryOf(ctx);
   const failed = failures(tally);
   if (tally.wrsFailed.length > 0) pass.outcome('RepositoryServerFailed', `${tally.wrsFailed.join('; ')}; ${summary}`);

@@ -45,7 +45,8 @@ export class Pass {
 
   /** A blocker for a catalogued reason: `stalled` when a person must act, else `waiting`. */
   blocker(reason: string, message: string): Blocker {
-    return { category: reasonDef(this.catalogue, reason).category === 'stalled' ? 'stalled' : 'waiting', reason, message };
+    const category = reasonDef(this.catalogue, reason).category === 'stalled' ? 'stalled' : 'waiting';
+    return { category, reason, message };
   }
 
   /** The blocker a precondition's answer imposes, or undefined when it is satisfied. Unknown holds, like no. */
@@ -68,7 +69,8 @@ export class Pass {
 
   /** A plan step: runnable when nothing blocks it (its command is then sent by `send`). */
   step(member: string, action: Action, options: StepOptions = {}): void {
-    const s: { -readonly [K in keyof PlanStep]: PlanStep[K] } = { target: this.target, member, action, runnable: options.blockedBy === undefined };
+    const runnable = options.blockedBy === undefined;
+    const s: { -readonly [K in keyof PlanStep]: PlanStep[K] } = { target: this.target, member, action, runnable };
     if (options.version !== undefined) s.version = options.version;
     if (options.blockedBy !== undefined) s.blockedBy = options.blockedBy;
     if (options.performedBy !== undefined) s.performedBy = options.performedBy;
@@ -82,7 +84,8 @@ export class Pass {
   send(command: Command, gate?: Blocker): boolean {
     const blockedBy = this.halt ?? gate;
     if (blockedBy !== undefined) {
-      this.step(command.member, command.action, { ...(command.version !== undefined ? { version: command.version } : {}), blockedBy });
+      const version = command.version !== undefined ? { version: command.version } : {};
+      this.step(command.member, command.action, { ...version, blockedBy });
       return false;
     }
     this.step(command.member, command.action, command.version !== undefined ? { version: command.version } : {});

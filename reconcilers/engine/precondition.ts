@@ -16,7 +16,12 @@ export interface Missing {
 export type Answer =
   | { readonly status: 'satisfied' }
   | { readonly status: 'unsatisfied'; readonly reason: string; readonly message: string }
-  | { readonly status: 'unknown'; readonly reason: string; readonly message: string; readonly missing: readonly Missing[] };
+  | {
+      readonly status: 'unknown';
+      readonly reason: string;
+      readonly message: string;
+      readonly missing: readonly Missing[];
+    };
 
 export interface Precondition<C> {
   /** Stable name, as reported in status (`clock-skew`, `wrs-restarted`). */

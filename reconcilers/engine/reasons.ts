@@ -47,8 +47,11 @@ const stalled = (phase: 'Blocked' | 'Failed', meaning: string, scope?: 'member')
   scope ? { category: 'stalled', phase, meaning, scope } : { category: 'stalled', phase, meaning };
 /** `null`: no requeue — an event (an agent's report) brings the next pass. */
 const waiting = (meaning: string, requeueMs: number | null = REQUEUE.waiting): ReasonDef =>
-  requeueMs === null ? { category: 'waiting', phase: 'Waiting', meaning } : { category: 'waiting', phase: 'Waiting', meaning, requeueMs };
-const progress = (meaning: string): ReasonDef => ({ category: 'progress', phase: 'Progressing', meaning, requeueMs: REQUEUE.progressing });
+  requeueMs === null
+    ? { category: 'waiting', phase: 'Waiting', meaning }
+    : { category: 'waiting', phase: 'Waiting', meaning, requeueMs };
+const progress = (meaning: string): ReasonDef =>
+  ({ category: 'progress', phase: 'Progressing', meaning, requeueMs: REQUEUE.progressing });
 
 /** Defines a kind's reasons; `mergeCatalogues` refuses a reason defined twice differently. */
 export function defineReasons<const T extends Record<string, ReasonDef>>(defs: T): T {
@@ -61,14 +64,23 @@ export { stalled as stalledReason, waiting as waitingReason, progress as progres
 export const COMMON_REASONS = defineReasons({
   ReleaseNotFound: stalled('Blocked', 'the release the target names is not declared'),
   ReleaseInvalid: stalled('Blocked', 'the release the target names has no valid version'),
-  VerifyingPackage: waiting('the controller is checking the package (sha256, signature); nothing is sent until it passes', REQUEUE.verifyingPackage),
-  PackageNotSecure: stalled('Blocked', 'the package failed the controller\'s check (sha256 or signature): nothing is sent'),
+  VerifyingPackage: waiting(
+    'the controller is checking the package (sha256, signature); nothing is sent until it passes',
+    REQUEUE.verifyingPackage,
+  ),
+  PackageNotSecure: stalled(
+    'Blocked',
+    'the package failed the controller\'s check (sha256 or signature): nothing is sent',
+  ),
   PackageNotVerified: stalled('Failed', 'a member holds the package but its own verification failed'),
   StageFailed: stalled('Failed', 'a member reported its download (stage) failed'),
   ApplyFailed: stalled('Failed', 'a member reported its install (apply) failed'),
   ReportContradictsResult: stalled('Failed', 'a member reports a version its own command results contradict'),
   CommandRunning: progress('a command is running on a member'),
-  MemberAhead: stalled('Blocked', 'a member runs a newer version than desired and Git did not roll it back: left alone'),
+  MemberAhead: stalled(
+    'Blocked',
+    'a member runs a newer version than desired and Git did not roll it back: left alone',
+  ),
   MemberOffline: waiting('a member does not report: it waits, and is picked up when it reports again', null),
   ObservationMissing: waiting('a fact a rule needs was not reported: the step is held until it is'),
   Verifying: progress('commands are done; waiting for every member to report the version'),

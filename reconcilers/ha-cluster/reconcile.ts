@@ -145,7 +145,9 @@ export const reconcileHACluster: Reconciler<'HACluster'> = (desired, observed, p
     sameRollout && previous?.rolloutStartedAt !== undefined ? Date.parse(previous.rolloutStartedAt) : Number.NaN;
   // No record in Git (a restart before the first status commit, or plan): the agents' results of our
   // own commands of this release say the rollout started no later than the first of them.
-  const startedAt = Number.isNaN(recordedStart) ? earliestResultOfRelease(target, version, current, now) : recordedStart;
+  const startedAt = Number.isNaN(recordedStart)
+    ? earliestResultOfRelease(target, version, current, now)
+    : recordedStart;
   const rolloutStartedAt = new Date(Number.isNaN(startedAt) ? now : startedAt).toISOString();
   const rollbackFrom = sameRollout
     ? readVersion(before?.['rollbackFrom'])
