@@ -39,7 +39,8 @@
 import type { Blocker, TargetStatus } from '../contract.ts';
 import type { Precondition } from '../engine/index.ts';
 import { SATISFIED, unsatisfied } from '../engine/index.ts';
-import { compareVersions, isValidVersion, versionsEqual } from '../model/version.ts';
+import { compareVersions, isValidVersion } from '../model/version.ts';
+import { sameVersion } from './preconditions.ts';
 
 /** How many tested versions status remembers (a test ring sees a few versions a year). */
 export const TESTED_LIMIT = 20;
@@ -258,10 +259,6 @@ export function readPromotion(previous: TargetStatus | undefined): Remembered | 
     details: { tested: tested.slice(-TESTED_LIMIT), ...(production ? { production } : {}), ...(held ? { held } : {}) },
     ringThen,
   };
-}
-
-function sameVersion(a: string, b: string): boolean {
-  return a === b || (isValidVersion(a) && isValidVersion(b) && versionsEqual(a, b));
 }
 
 function isOlder(a: string, b: string | undefined): boolean {

@@ -37,6 +37,7 @@ import { artifactRef } from '../artifact-ref.ts';
 import { conditionsFor } from '../conditions.ts';
 import type { DesiredInput, MemberStatus, ReconcileResult, Reconciler, TargetStatus } from '../contract.ts';
 import { foldOutcomes, runSteps, stepNames, type Outcome, type Step } from '../engine/index.ts';
+import { reconcileRelease } from '../engine/release.ts';
 import { agentIdOf, type Domain } from '../model/desired.ts';
 import { targetId, type TargetId } from '../model/identity.ts';
 import { reconcileApply } from './apply.ts';
@@ -47,8 +48,8 @@ import { reconcilePropagationSupport } from './propagation-support.ts';
 import { reconcilePropagation } from './propagation.ts';
 import { reconcileReachability } from './reachability.ts';
 import { DOMAIN_CATALOGUE } from './reasons.ts';
-import { reconcileRelease } from './release.ts';
-import { sameVersion, serversOf } from './servers.ts';
+import { reportsVersion } from '../model/version.ts';
+import { serversOf } from './servers.ts';
 import { reconcileVerification } from './verification.ts';
 
 export { DOMAIN_CATALOGUE, DOMAIN_REASONS, DOMAIN_REQUEUE, type DomainReason } from './reasons.ts';
@@ -108,7 +109,7 @@ export const reconcileDomain: Reconciler<'Domain'> = (desired, observed, previou
   });
 
   const previousMaster = previous?.members.find((m) => m.role === 'master');
-  const sameRollout = previousMaster !== undefined && sameVersion(previousMaster.desired, version);
+  const sameRollout = previousMaster !== undefined && reportsVersion(previousMaster.desired, version);
   const record = rollback.record();
   const status: TargetStatus = {
     target,

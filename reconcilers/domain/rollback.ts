@@ -16,22 +16,12 @@
  * previous status (added since) is never rolled back: its version was never Git's.
  */
 import type { MemberStatus, TargetStatus } from '../contract.ts';
-import { isNewer, isValidVersion, versionsEqual } from '../model/version.ts';
+import { isNewer, reportsNewerVersion, reportsVersion } from '../model/version.ts';
 
 /** What `details.rollback` holds while a rollback is under way. */
 export interface RollbackRecord {
   readonly from: string;
   readonly to: string;
-}
-
-/** `a` is a valid version equal to `b`. Agents report free text; an invalid version is never "equal". */
-export function sameVersion(a: unknown, b: string): boolean {
-  return typeof a === 'string' && isValidVersion(a) && versionsEqual(a, b);
-}
-
-/** `a` is a valid version newer than `b`. */
-export function newerVersion(a: unknown, b: string): boolean {
-  return typeof a === 'string' && isValidVersion(a) && isNewer(a, b);
 }
 
 /** The previous status as the rollback rule reads it, for one desired version. */
@@ -49,19 +39,19 @@ export class RollbackContext {
     this.before = new Map((previous?.members ?? []).map((m) => [m.name, m]));
     const raw: unknown = previous?.details?.['rollback'];
     const rb = typeof raw === 'object' && raw !== null ? (raw as Partial<RollbackRecord>) : undefined;
-    const carried = rb !== undefined && sameVersion(rb.to, version) && newerVersion(rb.from, version);
+    const carried = rb !== undefined && reportsVersion(rb.to, version) && reportsNewerVersion(rb.from, version);
     this.carriedFrom = carried ? rb.from : undefined;
   }
 
   /** Whether a server reporting `observed` (newer than desired) is being rolled back by Git. */
   rolledBack(name: string, observed: string | undefined): boolean {
-    if (!newerVersion(observed, this.version)) return false;
+    if (!reportsNewerVersion(observed, this.version)) return false;
     const before = this.before.get(name);
     if (before === undefined) return false;
     let from: string | undefined;
-    if (newerVersion(before.desired, this.version)) from = before.desired;
-    else if (sameVersion(before.desired, this.version) && before.state !== 'Ahead') from = this.carriedFrom;
-    if (from === undefined || newerVersion(observed, from)) return false;
+    if (reportsNewerVersion(before.desired, this.version)) from = before.desired;
+    else if (reportsVersion(before.desired, this.version) && before.state !== 'Ahead') from = this.carriedFrom;
+    if (from === undefined || reportsNewerVersion(observed, from)) return false;
     if (this.recordFrom === undefined || isNewer(from, this.recordFrom)) this.recordFrom = from;
     return true;
   }

@@ -9,11 +9,10 @@ import type { Delivery, TargetStatus } from '../contract.ts';
 import { attempt } from '../command-id.ts';
 import { agentIdOf, type Domain } from '../model/desired.ts';
 import type { TargetId } from '../model/identity.ts';
-import { isOlder, isValidVersion } from '../model/version.ts';
+import { isOlder, isValidVersion, reportsNewerVersion, reportsVersion } from '../model/version.ts';
 import { componentOf, type AgentObservation, type ComponentReport } from '../observed.ts';
-import { newerVersion, RollbackContext, sameVersion } from './rollback.ts';
+import { RollbackContext } from './rollback.ts';
 
-export { newerVersion, sameVersion } from './rollback.ts';
 
 export type Role = 'master' | 'slave';
 
@@ -111,11 +110,11 @@ function server(
   const component = componentOf(obs, product);
   const observedVersion = component?.version;
   const versionKnown = typeof observedVersion === 'string' && isValidVersion(observedVersion);
-  const runsDesired = sameVersion(observedVersion, version);
-  const newer = newerVersion(observedVersion, version);
+  const runsDesired = reportsVersion(observedVersion, version);
+  const newer = reportsNewerVersion(observedVersion, version);
   const rollingBack = newer && rollback.rolledBack(member.name, observedVersion);
   const reported = component?.staged;
-  const staged = reported !== undefined && sameVersion(reported.version, version) ? reported : undefined;
+  const staged = reported !== undefined && reportsVersion(reported.version, version) ? reported : undefined;
   const verified: unknown = staged?.verified;
   const stagedOk = verified === true;
   const stagedBad = verified === false ? (staged?.reason ?? 'verification failed') : undefined;

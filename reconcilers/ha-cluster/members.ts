@@ -7,7 +7,7 @@ import { attempt } from '../command-id.ts';
 import type { Delivery } from '../contract.ts';
 import { agentIdOf, type HAClusterSpec, type Member } from '../model/desired.ts';
 import type { TargetId } from '../model/identity.ts';
-import { isValidVersion, versionsEqual } from '../model/version.ts';
+import { reportsVersion } from '../model/version.ts';
 import { componentOf, type AgentObservation, type CommandResult, type ComponentReport } from '../observed.ts';
 
 export type Role = 'server' | 'load-balancer' | 'console';
@@ -61,11 +61,6 @@ export interface UmsMember {
   readonly hasPackage: boolean;
 }
 
-/** `a` is a valid version equal to `b`. Agents report free text; an invalid version is never "equal". */
-export function sameVersion(a: unknown, b: string): boolean {
-  return typeof a === 'string' && isValidVersion(a) && versionsEqual(a, b);
-}
-
 export interface MemberInput {
   readonly target: TargetId;
   readonly product: string;
@@ -81,9 +76,9 @@ export function umsMember(input: MemberInput, member: Member, role: Role): UmsMe
   const obs = input.agents.get(agent);
   const component = componentOf(obs, product);
   const observedVersion = component?.version;
-  const runsDesired = sameVersion(observedVersion, version);
+  const runsDesired = reportsVersion(observedVersion, version);
   const staged =
-    component?.staged !== undefined && sameVersion(component.staged.version, version) ? component.staged : undefined;
+    component?.staged !== undefined && reportsVersion(component.staged.version, version) ? component.staged : undefined;
   const stagedOk = staged?.verified === true;
   const stage = attempt(obs, target, member.name, 'stage', version, input.retryFailed);
   const apply = attempt(obs, target, member.name, 'apply', version, input.retryFailed);

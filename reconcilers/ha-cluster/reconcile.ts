@@ -47,21 +47,22 @@ import { artifactRef } from '../artifact-ref.ts';
 import { commandId } from '../command-id.ts';
 import { conditionsFor } from '../conditions.ts';
 import type { DesiredInput, MemberStatus, ReconcileResult, Reconciler, TargetStatus } from '../contract.ts';
-import { foldOutcomes, reasonDef, runSteps, stepNames, type Step } from '../engine/index.ts';
+import { foldOutcomes, reasonDef, runSteps, stepNames, type Outcome, type Step } from '../engine/index.ts';
+import { reconcileRelease } from '../engine/release.ts';
 import { agentIdOf, type HACluster } from '../model/desired.ts';
 import { targetId, type TargetId } from '../model/identity.ts';
-import { compareVersions, isValidVersion, sameSchemaLevel } from '../model/version.ts';
+import { compareVersions, isValidVersion, reportsVersion, sameSchemaLevel } from '../model/version.ts';
 import { reconcileConsoles, reconcileLoadBalancers, reconcileVerification } from './components.ts';
 import { configDigest, HELD_BACK_MESSAGE, readRolloutMembers, rolloutMembersOf } from './config.ts';
 import type { RolloutMembers } from './config.ts';
-import { inUpdateOrder, sameVersion, settledServer, umsMember, updatedComponent } from './members.ts';
+import { inUpdateOrder, settledServer, umsMember, updatedComponent } from './members.ts';
 import type { Role, UmsMember } from './members.ts';
 import { reconcileNormalMode, reconcileSchemaMigration } from './migration.ts';
 import { HAPass, type HeldBack } from './pass.ts';
 import { PREFLIGHT_CHECKS, type PreflightCheck, type PreflightName } from './preconditions.ts';
 import { reconcileInstaller, reconcilePreflight } from './preflight.ts';
 import { HA_CLUSTER_CATALOGUE, type HAClusterReason } from './reasons.ts';
-import { reconcilePackage, reconcileRelease, reconcileVersionPolicy } from './release.ts';
+import { reconcilePackage, reconcileVersionPolicy } from './release.ts';
 import { END_UPDATE_MODE_ACTION, reconcileServerHealth, reconcileServers } from './servers.ts';
 
 export { configDigest, END_UPDATE_MODE_ACTION, HELD_BACK_MESSAGE, PREFLIGHT_CHECKS };
@@ -139,7 +140,7 @@ export const reconcileHACluster: Reconciler<'HACluster'> = (desired, observed, p
   const previousDesired = previous?.members.find(
     (m) => m.role === 'server' && typeof m.desired === 'string' && isValidVersion(m.desired),
   )?.desired;
-  const sameRollout = previousDesired !== undefined && sameVersion(previousDesired, version);
+  const sameRollout = previousDesired !== undefined && reportsVersion(previousDesired, version);
   const before = sameRollout ? previous?.details : undefined;
   const recordedStart =
     sameRollout && previous?.rolloutStartedAt !== undefined ? Date.parse(previous.rolloutStartedAt) : Number.NaN;
@@ -335,7 +336,7 @@ function unresolved(
   desired: DesiredInput<'HACluster'>,
   cluster: HACluster,
   target: TargetId,
-  result: { reason: HAClusterReason; message: string },
+  result: Outcome,
   previous: TargetStatus | undefined,
   now: number,
 ): ReconcileResult {

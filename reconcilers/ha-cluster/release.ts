@@ -1,29 +1,12 @@
 /**
- * Steps 1–3 of seed 004: the release the cluster names, the version policy (no downgrade across
- * major.minor: the database schema is major.minor), and the controller's own package check.
+ * Steps 2–3 of seed 004 (step 1, the release, is the engine's `reconcileRelease`): the version
+ * policy (no downgrade across major.minor: the database schema is major.minor), and the
+ * controller's own package check.
  */
-import type { DesiredInput } from '../contract.ts';
-import type { Release } from '../model/desired.ts';
 import { compareVersions, isValidVersion } from '../model/version.ts';
 import { settledServer, updatedComponent, type UmsMember } from './members.ts';
 import { noSchemaDowngrade } from './preconditions.ts';
 import type { HAPass } from './pass.ts';
-import type { HAClusterReason } from './reasons.ts';
-
-/** 1. The release must be declared and carry a valid version; else nothing can be planned. */
-export function reconcileRelease(
-  desired: DesiredInput<'HACluster'>,
-): { release: Release } | { reason: HAClusterReason; message: string } {
-  const name = desired.object.spec.release;
-  const release = desired.releases.get(name);
-  if (release === undefined) return { reason: 'ReleaseNotFound', message: `release ${JSON.stringify(name)} is not ` +
-    `declared` };
-  if (!isValidVersion(release.spec.version)) {
-    return { reason: 'ReleaseInvalid', message: `release ${JSON.stringify(name)} has an invalid version ` +
-      `${JSON.stringify(release.spec.version)}` };
-  }
-  return { release };
-}
 
 /**
  * 2. no-schema-downgrade (see preconditions.ts): a server on a higher major.minor → Blocked

@@ -267,6 +267,16 @@ export function versionsEqual(a: Version | string, b: Version | string): boolean
   return compareVersions(a, b) === 0;
 }
 
+/** A version an agent reported (free text) is valid and equals `b`: an invalid one is never "equal". */
+export function reportsVersion(reported: unknown, b: string): boolean {
+  return typeof reported === 'string' && isValidVersion(reported) && versionsEqual(reported, b);
+}
+
+/** A version an agent reported is valid and newer than `b`. */
+export function reportsNewerVersion(reported: unknown, b: string): boolean {
+  return typeof reported === 'string' && isValidVersion(reported) && isNewer(reported, b);
+}
+
 /** `a` > `b`. */
 export function isNewer(a: Version | string, b: Version | string): boolean {
   return compareVersions(a, b) > 0;

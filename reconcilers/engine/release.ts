@@ -1,13 +1,14 @@
 /**
- * Step 1: the domain names a declared Release with a valid version. Else there is no version
- * to compare with: the reconciler stops (Blocked, `ReleaseNotFound` / `ReleaseInvalid`).
+ * Step 1 of every kind that names one release (Domain, HACluster): the release is declared and
+ * carries a valid version. Else there is no version to compare with, and the reconciler stops:
+ * Blocked, `ReleaseNotFound` / `ReleaseInvalid` (common reasons).
  */
 import type { DesiredInput } from '../contract.ts';
-import type { Outcome } from '../engine/index.ts';
 import type { Release } from '../model/desired.ts';
 import { isValidVersion } from '../model/version.ts';
+import type { Outcome } from './pass.ts';
 
-export function reconcileRelease(desired: DesiredInput<'Domain'>): { release: Release } | Outcome {
+export function reconcileRelease(desired: DesiredInput<'Domain' | 'HACluster'>): { release: Release } | Outcome {
   const name = desired.object.spec.release;
   const release = desired.releases.get(name);
   const quoted = JSON.stringify(name);
