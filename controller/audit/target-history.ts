@@ -140,9 +140,20 @@ export async function readTargetHistory(options: TargetHistoryOptions): Promise<
 
   const events: AuditEvent[] = [];
   let before = boundary === null ? EMPTY_ROOT : await reader.summary(boundary);
+  // Each commit walked → its desired revision (the newest one at or below it that changed the
+  // desired folders): a trailer an older controller wrote naming its own status commit
+  // (issue 14, item 6) is shown as the desired commit it stood for.
+  const desiredAt = new Map<string, string>();
+  let lastDesired: string | undefined;
   for (const c of walked) {
     const after = await reader.summary(c.tree);
-    const event = await commitEvent(gitdir, reader, c, before, after, options.target, cache);
+    if (after.folders.some((f, i) => f !== before.folders[i])) lastDesired = c.oid;
+    if (lastDesired !== undefined) desiredAt.set(c.oid, lastDesired);
+    let event = await commitEvent(gitdir, reader, c, before, after, options.target, cache);
+    if (event?.type === 'status' && event.revision !== null) {
+      const revision = desiredAt.get(event.revision) ?? event.revision;
+      if (revision !== event.revision) event = { ...event, revision };
+    }
     if (event) events.push(event);
     before = after;
   }

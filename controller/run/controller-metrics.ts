@@ -12,6 +12,7 @@ export interface ControllerMetrics {
   readonly statusPushRetries: Counter;
   readonly commandPushes: Counter<'outcome'>;
   readonly lastApplied: Gauge<'revision'>;
+  readonly gitRepairs: Counter<'outcome'>;
 }
 
 export interface MetricSources {
@@ -19,6 +20,8 @@ export interface MetricSources {
   activeReconciles(): number;
   agents(): { online: number; offline: number; registered: number };
   commandsPending(): number;
+  /** Per side (desired, status, clone): 1 while an object it needs is missing. */
+  gitObjectsMissing?(): Record<string, number>;
 }
 
 export function controllerMetrics(sources: MetricSources): ControllerMetrics {
@@ -34,6 +37,11 @@ export function controllerMetrics(sources: MetricSources): ControllerMetrics {
     statusPushRetries: registry.counter({ name: 'versiond_status_push_retries_total', help: 'Status pushes retried after a failure or a rejected (non-fast-forward) push.' }),
     commandPushes: registry.counter({ name: 'versiond_command_pushes_total', help: 'Commands pushed to bidirectional agents, by outcome (delivered, failed: left in the mailbox).', labelNames: ['outcome'] }),
     lastApplied: registry.gauge({ name: 'versiond_last_applied_revision_timestamp_seconds', help: 'When the revision the controller acts on was applied; the label names it.', labelNames: ['revision'] }),
+    gitRepairs: registry.counter({
+      name: 'versiond_git_repairs_total',
+      help: 'Repairs after a lost Git object: recloned (the remote clone), status-rebuilt, status-rewritten.',
+      labelNames: ['outcome'],
+    }),
   };
   registry.gauge({ name: 'versiond_queue_depth', help: 'Targets waiting to be reconciled.', collect: (g) => g.set(sources.queueDepth()) });
   registry.gauge({ name: 'versiond_reconciles_in_flight', help: 'Reconciles running now.', collect: (g) => g.set(sources.activeReconciles()) });
@@ -46,6 +54,14 @@ export function controllerMetrics(sources: MetricSources): ControllerMetrics {
       g.set(a.online, { state: 'online' });
       g.set(a.offline, { state: 'offline' });
       g.set(a.registered, { state: 'registered' });
+    },
+  });
+  registry.gauge({
+    name: 'versiond_git_objects_missing',
+    help: 'Sides of the Git store (desired, status, clone) that need an object that is missing: 1, else 0.',
+    labelNames: ['side'],
+    collect: (g) => {
+      for (const [side, n] of Object.entries(sources.gitObjectsMissing?.() ?? {})) g.set(n, { side });
     },
   });
   registry.gauge({ name: 'versiond_commands_pending', help: 'Commands waiting in agents\' mailboxes.', collect: (g) => g.set(sources.commandsPending()) });

@@ -14,6 +14,7 @@ import { reportRoute } from '../agents/report-route.ts';
 import { ArtifactVerifier } from '../artifacts/artifact-verifier.ts';
 import type { DesiredState } from '../desired/load-desired-state.ts';
 import { CredentialStore } from '../credentials/credential-store.ts';
+import { asMissingObject } from '../git/missing-object.ts';
 import { locateRepository } from '../git/repository.ts';
 import { ReconcileLoop } from '../loop/reconcile-loop.ts';
 import type { TargetIndex } from '../loop/target-index.ts';
@@ -28,6 +29,7 @@ import { StatusPusher } from '../status/status-pusher.ts';
 import { StatusSink } from '../status/status-sink.ts';
 import { StatusWriter } from '../status/status-writer.ts';
 import { controllerMetrics, type ControllerMetrics } from './controller-metrics.ts';
+import { GitHealth } from './git-health.ts';
 import { createControllerServer } from './http-server.ts';
 
 export interface ControllerOptions {
@@ -59,6 +61,8 @@ export interface ControllerOptions {
   readonly pollMs?: number;
   readonly artifactMirror?: string;
   readonly maxReportBytes?: number;
+  /** First retry after a revision could not be read for a lost Git object; doubles up to 5 min (default 1 s). */
+  readonly gitRetryMs?: number;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -102,6 +106,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   let gitdir: string;
   let remoteSource: RemoteSource | undefined;
   let onRevision: (commit: string) => void = () => {};
+  let onRecloned: () => void = () => {};
   if (remote) {
     const cacheDir = join(options.stateDir, 'repos', createHash('sha256').update(options.repo).digest('hex').slice(0, 16));
     remoteSource = new RemoteSource({
@@ -111,6 +116,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       ...(options.pollMs !== undefined ? { intervalMs: options.pollMs } : {}),
       ...(options.gitToken !== undefined ? { credentials: { token: options.gitToken, ...(options.gitUsername ? { username: options.gitUsername } : {}) } } : {}),
       onRevision: (commit) => onRevision(commit),
+      onRecloned: () => onRecloned(),
       logger: { info: (o, m) => log.info(o, m), warn: (o, m) => log.warn(o, m) },
     });
     gitdir = remoteSource.gitdir;
@@ -138,7 +144,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
       return { online, offline: inventory.size - online, registered: credentials.size };
     },
     commandsPending: () => mailbox.pending,
+    gitObjectsMissing: () => health.counts(),
   });
+  // Lost Git objects (issue 14, item 5): reported once per change, repaired where the controller can.
+  const health = new GitHealth(log);
+  /** True when `err` was a lost object: recorded, and the clone of a remote repository cloned again. */
+  const lostObject = (err: unknown, side: 'desired' | 'status', what: string): boolean => {
+    const missing = asMissingObject(err, gitdir, remote ? 'clone' : side);
+    if (!missing) return false;
+    health.set(missing, what);
+    void remoteSource?.repair(missing.data.oid);
+    return true;
+  };
   const push = new PushDelivery({
     sign: (body) => controllerKey.sign(body),
     commandsFor: (agent) => mailbox.commandsFor(agent),
@@ -175,6 +192,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
     ...(options.statusBranch !== undefined ? { statusBranch: options.statusBranch } : {}),
     ...(options.coalesceMs !== undefined ? { coalesceMs: options.coalesceMs } : {}),
     now,
+    onRepaired: ({ lost, commit, rebuiltFrom }) => {
+      metrics.gitRepairs.inc({ outcome: rebuiltFrom ? 'status-rebuilt' : 'status-rewritten' });
+      const how = rebuiltFrom ? `rebuilt from ${branch} at ${rebuiltFrom.slice(0, 7)}` : 'status/ written again';
+      log.warn({ lost, commit, rebuiltFrom }, `status commit made around a lost Git object: ${how}`);
+    },
   });
   const pusher = remote
     ? new StatusPusher({
@@ -191,6 +213,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       (outcome) => metrics.statusPushes.inc({ outcome }),
       (err: unknown) => {
         metrics.statusPushes.inc({ outcome: 'failed' });
+        if (lostObject(err, 'status', 'pushing status')) return;
         log.error({ err: (err as Error).message }, 'status push failed; the commits stay local and go with the next push');
       },
     );
@@ -199,10 +222,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
     writer,
     onCommit: (oid) => {
       metrics.statusCommits.inc();
+      if (!remote) health.clear('status', 'status committed');
       log.info({ commit: oid }, 'status committed');
       pushStatus();
     },
-    onError: (err) => log.error({ err: (err as Error).message }, 'status commit failed; retried with the next status'),
+    onError: (err) => {
+      if (lostObject(err, 'status', 'committing status; retried with the next status')) return;
+      log.error({ err: (err as Error).message }, 'status commit failed; retried with the next status');
+    },
   });
 
   const previous = await readCommittedStatuses(gitdir, writer.targetBranch).catch(() => new Map<TargetId, TargetStatus>());
@@ -278,11 +305,33 @@ export async function startController(options: ControllerOptions): Promise<Runni
     );
     act(restored.state);
   };
+  onRecloned = () => {
+    metrics.gitRepairs.inc({ outcome: 'recloned' });
+    tracker.forgetObjects();
+    health.clear('clone', 'cloned again');
+  };
+  // A revision that needs a lost object is read again, with backoff, until it can be.
+  const gitRetryMs = Math.max(1, options.gitRetryMs ?? 1000);
+  let latestHead: string | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retries = 0;
+  const retryLater = () => {
+    clearTimeout(retryTimer);
+    const delay = Math.min(5 * 60_000, gitRetryMs * 2 ** Math.min(retries++, 20));
+    retryTimer = setTimeout(() => {
+      if (latestHead !== undefined && !stopping) onRevision(latestHead);
+    }, delay);
+    retryTimer.unref();
+  };
   onRevision = (commit: string) => {
+    latestHead = commit;
     // One revision at a time, in order; each one re-read from Git by its id.
     considering = considering.then(async () => {
       try {
         const outcome = await tracker.consider(commit);
+        retries = 0;
+        clearTimeout(retryTimer);
+        health.clear(remote ? 'clone' : 'desired', `revision ${commit.slice(0, 7)} read`);
         metrics.revisions.inc({ outcome: outcome.kind });
         if (outcome.kind === 'unchanged') return;
         if (outcome.kind === 'invalid') {
@@ -297,7 +346,21 @@ export async function startController(options: ControllerOptions): Promise<Runni
         sourceStatusPrevious = status;
         sink.offer(status);
       } catch (err) {
-        log.error({ revision: commit, err: (err as Error).message }, 'could not read revision');
+        const what = `revision ${commit.slice(0, 7)}; still acting on the last valid one, retrying`;
+        if (!lostObject(err, 'desired', what)) {
+          log.error({ revision: commit, err: (err as Error).message }, 'could not read revision');
+          return;
+        }
+        tracker.forgetObjects();
+        if (remote) return; // cloned again, then the tip is reported again
+        if (!applied && !restoreTried) await restore(commit);
+        const error = health.get('desired');
+        if (error) {
+          const missing = { error, attempted: commit };
+          sourceStatusPrevious = sourceStatus(branch, tracker, sourceStatusPrevious, now(), missing);
+          sink.offer(sourceStatusPrevious);
+        }
+        retryLater();
       }
     });
   };
@@ -321,7 +384,13 @@ export async function startController(options: ControllerOptions): Promise<Runni
       : {}),
     controllerKey: () => controllerKey.publicKeyBase64,
     metrics: () => metrics.registry.render(),
-    notReady: () => (stopping ? 'stopping' : !applied ? 'no valid revision applied yet' : undefined),
+    notReady: () => {
+      if (stopping) return 'stopping';
+      const lost = health.notReady();
+      const actingOn = loop.revision ? `acting on ${loop.revision}` : 'acting on no revision';
+      if (lost !== undefined) return `${lost}; ${actingOn}`;
+      return !applied ? 'no valid revision applied yet' : undefined;
+    },
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -375,6 +444,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     stop: () =>
       (stopped ??= (async () => {
         stopping = true;
+        clearTimeout(retryTimer);
         clearInterval(sweep);
         clearInterval(credentialWatch);
         await Promise.all([localSource?.stop(), remoteSource?.stop()]);

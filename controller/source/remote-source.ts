@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { GitAuth, HttpClient } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import { gitFs as fs } from '../git/git-fs.ts';
+import { missingObjectId } from '../git/missing-object.ts';
 import { redactText, redactUrl, remoteAccess } from './git-credentials.ts';
 
 export { redactUrl } from './git-credentials.ts';
@@ -36,6 +37,8 @@ export interface RemoteSourceOptions {
   /** Called with the new commit id of `refs/remotes/origin/<branch>` whenever it changes (first time included). */
   readonly onRevision: (oid: string) => void | Promise<void>;
   readonly logger?: SourceLogger;
+  /** The clone lost objects and was cloned again (issue 14, item 5): for metrics. */
+  readonly onRecloned?: (oid: string) => void;
 }
 
 const NOOP_LOGGER: SourceLogger = { info() {}, warn() {} };
@@ -54,6 +57,13 @@ const NOOP_LOGGER: SourceLogger = { info() {}, warn() {} };
  * off exponentially (2×, 4×, … the interval, up to `maxBackoffMs`). A trigger always fetches
  * at once. The URL is logged with its userinfo masked and the token never appears in a log
  * line or error message.
+ *
+ * A lost object (issue 14, item 5): after each fetch the tip commit, its root tree and the
+ * local branch's commit are read back. When one of them, or anything `repair()` is told of
+ * (the status writer, the revision loader), is missing, the clone is dropped and cloned
+ * again — into a fresh directory, then swapped in by rename — and the tip reported again.
+ * The clone is the controller's own: status commits not pushed yet are lost with it, and
+ * are written again from the next reconcile (status is derived state).
  */
 export class RemoteSource {
   readonly url: string;
@@ -67,12 +77,16 @@ export class RemoteSource {
   private readonly httpTimeoutMs: number;
   private readonly logger: SourceLogger;
   private readonly onRevision: RemoteSourceOptions['onRevision'];
+  private readonly onRecloned: RemoteSourceOptions['onRecloned'];
   private readonly http: HttpClient;
 
   private current: string | null = null;
   private failures = 0;
   private error: string | null = null;
   private cloned = false;
+  /** Why the clone must be dropped and cloned again at the next sync. */
+  private lost: string | null = null;
+  private reclonedAt = 0;
   private started = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
@@ -93,6 +107,7 @@ export class RemoteSource {
     this.httpTimeoutMs = options.httpTimeoutMs ?? 60_000;
     this.logger = options.logger ?? NOOP_LOGGER;
     this.onRevision = options.onRevision;
+    this.onRecloned = options.onRecloned;
 
     const base = nodeHttp;
     const timeout = this.httpTimeoutMs;
@@ -145,6 +160,16 @@ export class RemoteSource {
     return this.queued;
   }
 
+  /**
+   * Objects are missing from the clone (`oid` names one): clone again now. A report that comes
+   * within 5 s of a new clone is about the old one (a write that was under way): the next sync
+   * reads the new clone back instead, and clones again only if that fails. Never rejects.
+   */
+  repair(oid: string): Promise<void> {
+    if (Date.now() - this.reclonedAt > 5_000) this.lost ??= oid;
+    return this.trigger();
+  }
+
   /** Stops polling, aborts an in-flight fetch and waits for it to wind down. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -181,10 +206,16 @@ export class RemoteSource {
   private async sync(): Promise<void> {
     const started = Date.now();
     try {
-      if (!this.cloned) await this.cloneOrReuse();
-      else await this.fetch();
+      let oid: string;
+      try {
+        oid = await this.syncClone();
+      } catch (err) {
+        const missing = missingObjectId(err);
+        if (missing === undefined || this.stopped) throw err;
+        this.lost = missing;
+        oid = await this.syncClone();
+      }
       if (this.stopped) return;
-      const oid = await git.resolveRef({ fs, gitdir: this.gitdir, ref: `refs/remotes/origin/${this.branch}` });
       if (this.failures > 0) {
         this.logger.info({ url: this.url, branch: this.branch, failures: this.failures }, 'remote repository reachable again');
       }
@@ -206,6 +237,62 @@ export class RemoteSource {
         'fetching the remote repository failed; keeping the last revision',
       );
     }
+  }
+
+  /** Fetches (or clones again, when objects were lost) and reads the tip back; its id. */
+  private async syncClone(): Promise<string> {
+    if (this.lost !== null) await this.reclone(this.lost);
+    else if (!this.cloned) await this.cloneOrReuse();
+    else await this.fetch();
+    const oid = await git.resolveRef({ fs, gitdir: this.gitdir, ref: `refs/remotes/origin/${this.branch}` });
+    if (!this.stopped) await this.verify(oid);
+    return oid;
+  }
+
+  /**
+   * Reads back what everything else starts from — the tip's and the local branch's commit, root
+   * tree and top folders' trees — and throws NotFoundError when one is lost. A fetch brings back
+   * only what the server thinks is missing, so a lost object below a tip the clone still has
+   * would otherwise stay lost.
+   */
+  private async verify(tip: string): Promise<void> {
+    const local = await git.resolveRef({ fs, gitdir: this.gitdir, ref: `refs/heads/${this.branch}` }).catch(() => tip);
+    for (const oid of new Set([tip, local])) {
+      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid });
+      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid: commit.tree });
+      for (const e of tree) if (e.type === 'tree') await git.readTree({ fs, gitdir: this.gitdir, oid: e.oid });
+    }
+  }
+
+  /** Clones into a fresh directory, swaps it in for the damaged clone, and reports the tip again. */
+  private async reclone(oid: string): Promise<void> {
+    this.logger.warn(
+      { url: this.url, branch: this.branch, gitdir: this.gitdir, missing: oid },
+      'objects are missing from the clone of the remote repository; cloning again',
+    );
+    const fresh = `${this.gitdir}.reclone`;
+    await rm(fresh, { recursive: true, force: true });
+    await mkdir(this.cacheDir, { recursive: true });
+    try {
+      await git.clone({
+        fs, http: this.http, dir: this.cacheDir, gitdir: fresh, url: this.fetchUrl,
+        ref: this.branch, singleBranch: true, noCheckout: true, onAuth: this.onAuth,
+      });
+    } catch (err) {
+      await rm(fresh, { recursive: true, force: true });
+      throw err;
+    }
+    const broken = `${this.gitdir}.broken`;
+    await rm(broken, { recursive: true, force: true });
+    await rename(this.gitdir, broken).catch(() => undefined);
+    await rename(fresh, this.gitdir);
+    await rm(broken, { recursive: true, force: true });
+    this.lost = null;
+    this.reclonedAt = Date.now();
+    this.cloned = true;
+    this.current = null; // report the tip again: the revision is re-read from the new clone
+    this.logger.info({ url: this.url, branch: this.branch, gitdir: this.gitdir }, 'cloned the remote repository again');
+    this.onRecloned?.(oid);
   }
 
   private notify(oid: string): void {

@@ -5,6 +5,7 @@ import { DesiredStateLoader, type DesiredState } from '../desired/load-desired-s
 import { GitTreeSource } from '../desired/git-tree-source.ts';
 import { TreeListingCache } from '../desired/tree-listing-cache.ts';
 import { desiredFingerprint } from './desired-fingerprint.ts';
+import { DesiredRevisionResolver } from './desired-revision.ts';
 
 export type RevisionOutcome =
   /** A new desired state, valid as a whole: the controller acts on it from now on. */
@@ -25,16 +26,28 @@ export type RestoreOutcome =
  * lastAppliedRevision), an invalid one is recorded as `lastAttempted` with its errors and
  * changes nothing else. A commit whose desired folders are identical to the last one seen
  * — a status commit, a README edit — is `unchanged` and triggers no reconcile.
+ *
+ * The revision named (`revision`, the state's `revision`, so `observedRevision` and
+ * `Versiond-Revision`) is the tip's desired revision (`desired-revision.ts`): the newest
+ * commit that changed the desired folders, never a status commit at the tip (issue 14, item 6).
  */
 export class RevisionTracker {
   private readonly loader = new DesiredStateLoader();
   private readonly trees = new TreeListingCache();
-  private readonly objectCache = {};
+  private objectCache = {};
+  private readonly revisions: DesiredRevisionResolver;
   private lastFingerprint: string | undefined;
   private applied: DesiredState | undefined;
   private attempted: { revision: string; diagnostics: readonly Diagnostic[] } | undefined;
 
-  constructor(private readonly gitdir: string) {}
+  constructor(private readonly gitdir: string) {
+    this.revisions = new DesiredRevisionResolver(gitdir);
+  }
+
+  /** Drops isomorphic-git's object cache (pack indexes): after objects went missing or the clone was replaced. */
+  forgetObjects(): void {
+    this.objectCache = {};
+  }
 
   /** The desired state the controller acts on, if any revision was ever valid. */
   get lastApplied(): DesiredState | undefined {
@@ -49,29 +62,33 @@ export class RevisionTracker {
   async consider(commit: string): Promise<RevisionOutcome> {
     const fingerprint = await desiredFingerprint(this.gitdir, commit, this.objectCache);
     if (fingerprint === this.lastFingerprint) return { kind: 'unchanged', revision: commit };
-    const state = await this.loader.load(new GitTreeSource(this.gitdir, commit, this.trees, this.objectCache));
+    const revision = await this.revisions.resolve(commit, this.objectCache);
+    const state = await this.loader.load(new GitTreeSource(this.gitdir, revision, this.trees, this.objectCache));
     this.lastFingerprint = fingerprint;
     if (!state.valid) {
-      this.attempted = { revision: commit, diagnostics: state.diagnostics };
-      return { kind: 'invalid', revision: commit, diagnostics: state.diagnostics };
+      this.attempted = { revision, diagnostics: state.diagnostics };
+      return { kind: 'invalid', revision, diagnostics: state.diagnostics };
     }
     this.applied = state;
     this.attempted = undefined;
-    return { kind: 'applied', revision: commit, state };
+    return { kind: 'applied', revision, state };
   }
 
   /**
-   * After a restart whose first revision (`head`) was invalid: takes `recorded`, the revision
+   * After a restart whose first revision (`head`) was invalid: takes `given`, the revision
    * an earlier run acted on (`status/source/<branch>.yaml`), as last applied — if it is still
    * valid and `head` is it or descends from it (a force-push that dropped it is not followed).
    * A long-running controller would still act on it; a restarted one must decide the same.
    * The invalid head stays the last attempt, and the fingerprint stays the head's.
    */
-  async restore(recorded: string, head: string): Promise<RestoreOutcome> {
+  async restore(given: string, head: string): Promise<RestoreOutcome> {
+    let recorded = given;
     const refused = (reason: string): RestoreOutcome => ({ kind: 'refused', revision: recorded, reason });
     if (this.applied !== undefined) return refused('a revision is already applied');
     if (!/^[0-9a-f]{40}$/.test(recorded)) return refused('not a commit id');
     try {
+      // An older run may have recorded its own status commit: name the desired commit below it.
+      recorded = await this.revisions.resolve(recorded, this.objectCache);
       const cache = this.objectCache;
       const within = recorded === head
         || (await git.isDescendent({ fs, gitdir: this.gitdir, oid: head, ancestor: recorded, depth: -1, cache }));

@@ -1,6 +1,7 @@
 import type { TargetStatus } from '../../reconcilers/contract.ts';
 import { conditionsFor } from '../../reconcilers/conditions.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
+import type { VersiondError } from '../../reconcilers/model/errors.ts';
 import { formatDiagnostic } from '../desired/diagnostics.ts';
 import type { RevisionTracker } from './revision-tracker.ts';
 
@@ -13,11 +14,38 @@ const MAX_ERRORS = 50;
  * not act on with every error in it (`lastAttemptedRevision`), so a person who pushed an
  * invalid change reads why nothing happened in `status/source/<branch>.yaml`, next to the
  * targets. It is an ordinary TargetStatus, so the status writer commits it like any other.
+ * `missing`: the revision `attempted` (the branch head) needs a Git object that is lost
+ * (issue 14, item 5); the status names it, and the revision still acted on.
  */
-export function sourceStatus(branch: string, tracker: RevisionTracker, previous: TargetStatus | undefined, now: number): TargetStatus {
+export function sourceStatus(
+  branch: string,
+  tracker: RevisionTracker,
+  previous: TargetStatus | undefined,
+  now: number,
+  missing?: { readonly error: VersiondError<'GIT_OBJECT_MISSING'>; readonly attempted: string },
+): TargetStatus {
   const applied = tracker.lastApplied?.revision ?? null;
   const attempted = tracker.lastAttempted;
   const target = `source/${branch}` as TargetId;
+  if (missing) {
+    const still = applied ? applied.slice(0, 7) : 'no revision';
+    const attemptedShort = missing.attempted.slice(0, 7);
+    const message = `revision ${attemptedShort} cannot be read: ${missing.error.message}; still acting on ${still}`;
+    return {
+      target,
+      phase: 'Blocked',
+      conditions: conditionsFor('Blocked', 'GitObjectMissing', message, previous?.conditions, now),
+      observedRevision: applied,
+      summary: message,
+      members: [],
+      details: {
+        lastAppliedRevision: applied,
+        lastAttemptedRevision: missing.attempted,
+        errors: [`${missing.error.code}: ${missing.error.message}`],
+        missingObject: { ...missing.error.data },
+      },
+    };
+  }
   if (attempted) {
     const errors = attempted.diagnostics.filter((d) => d.severity === 'error');
     const message = `revision ${attempted.revision.slice(0, 7)} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}); still acting on ${applied ? applied.slice(0, 7) : 'no revision'}`;

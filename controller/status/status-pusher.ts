@@ -33,6 +33,7 @@ import type { GitAuth } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import { parseRawTree } from '../desired/git-tree-source.ts';
 import { gitFs as fs } from '../git/git-fs.ts';
+import { asMissingObject } from '../git/missing-object.ts';
 import { redactText, remoteAccess } from '../source/git-credentials.ts';
 import { swapRef } from '../git/swap-ref.ts';
 import type { SourceLogger } from '../source/remote-source.ts';
@@ -248,6 +249,9 @@ export class StatusPusher {
 
   private wrap(err: unknown, what: string): Error {
     if (err instanceof StatusPushError) return err;
+    // A lost object in the clone stays recognisable (GIT_OBJECT_MISSING): the clone is made again.
+    const missing = asMissingObject(err, this.gitdir, 'clone');
+    if (missing) return missing;
     const e = new StatusPushError(`${what}: ${this.redact(err)}`);
     this.logger.warn({ url: this.url, branch: this.branch, err: e.message }, what);
     return e;

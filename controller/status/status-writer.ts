@@ -35,6 +35,17 @@
  *     git holds a ref lock that long;
  *   - no reflog entry is written (isomorphic-git writes none either).
  *
+ * A lost object (issue 14, item 5). The writer never builds on a commit it cannot read:
+ *   - the status branch's (`statusBranch`) commit is missing: the status commit is rebuilt
+ *     from the watched branch's head (parent: that head; status/: the statuses given), and
+ *     the status branch moves to it by compare-and-swap. It is the controller's own branch;
+ *     the lost commit was its status, which the next reconciles write again;
+ *   - a tree or file under `status/` is missing: it counts as absent, and the files given
+ *     are written into a new `status/` tree (other targets' files there come back with
+ *     their next reconcile);
+ *   - the watched branch's own commit or root tree is missing: a person's branch is never
+ *     moved anywhere but forward, so `GIT_OBJECT_MISSING` is thrown, naming the object.
+ *
  * A warning for operators: if the branch written is the one checked out in a non-bare
  * repository that people also commit from, that checkout's index does not follow the
  * status commits (the writer must not touch it), so `git status` there shows `status/`
@@ -45,6 +56,7 @@ import git from 'isomorphic-git';
 import type { TargetStatus } from '../../reconcilers/contract.ts';
 import { parseRawTree } from '../desired/git-tree-source.ts';
 import { gitFs as fs } from '../git/git-fs.ts';
+import { asMissingObject, missingObjectId } from '../git/missing-object.ts';
 import { readRef, swapRef } from '../git/swap-ref.ts';
 import { BlobTooLargeError, readBlobBytes } from '../git/read-blob.ts';
 import { commitMessage, type StatusChange, type SubjectStatus } from './commit-subject.ts';
@@ -70,6 +82,15 @@ export interface StatusWriterOptions {
   readonly beforeRefUpdate?: () => Promise<void>;
   /** A ref lock left by a killed process was removed (see `swapRef`): for the logs. */
   readonly onStaleLock?: (path: string, ageMs: number) => void;
+  /** A status commit was made around a lost object: rebuilt from the watched branch, or status/ written again. */
+  readonly onRepaired?: (repair: StatusRepair) => void;
+}
+
+/** What `onRepaired` is told: the object lost, the status commit made, the watched branch's head it starts from. */
+export interface StatusRepair {
+  readonly lost: string;
+  readonly commit: string;
+  readonly rebuiltFrom?: string;
 }
 
 export interface StatusUpdate {
@@ -101,6 +122,8 @@ interface Base {
   /** The commit the status commit goes on top of. */
   readonly parent: string;
   readonly tree: string;
+  /** The status branch's commit that was lost, when `parent` is the watched branch's head instead. */
+  readonly lost?: string;
 }
 
 
@@ -118,6 +141,9 @@ export class StatusWriter {
   private readonly maxAttempts: number;
   private readonly beforeRefUpdate: (() => Promise<void>) | undefined;
   private readonly onStaleLock: ((path: string, ageMs: number) => void) | undefined;
+  private readonly onRepaired: StatusWriterOptions['onRepaired'];
+  /** A missing object under status/ met while building: reported once the commit lands. */
+  private lostUnderStatus: string | undefined;
 
   /** isomorphic-git's object cache (pack indexes, parsed objects), dropped after an error. */
   private cache: object = {};
@@ -138,6 +164,7 @@ export class StatusWriter {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.beforeRefUpdate = options.beforeRefUpdate;
     this.onStaleLock = options.onStaleLock;
+    this.onRepaired = options.onRepaired;
   }
 
   /** The branch status commits go to. */
@@ -238,6 +265,12 @@ export class StatusWriter {
       if (result === 'ok') {
         const t = this.now();
         for (const target of built.targets) this.lastCommitAt.set(target, t);
+        const lost = built.base.lost ?? this.lostUnderStatus;
+        this.lostUnderStatus = undefined;
+        if (lost !== undefined) {
+          const from = built.base.lost !== undefined ? { rebuiltFrom: built.base.parent } : {};
+          this.onRepaired?.({ lost, commit: built.oid, ...from });
+        }
         return built.oid;
       }
       // Moved: rebuild on the new head next time round. Locked: someone is updating it now.
@@ -277,8 +310,8 @@ export class StatusWriter {
   }
 
   /** A new tree: `treeOid` with `files` (paths relative to it → blob ids) set; other entries reused as they are. */
-  private async updateTree(treeOid: string | null, files: ReadonlyMap<string, string>): Promise<string> {
-    const entries = treeOid === null ? [] : await this.readTreeEntries(treeOid);
+  private async updateTree(treeOid: string | null, files: ReadonlyMap<string, string>, root = true): Promise<string> {
+    const entries = treeOid === null ? [] : root ? await this.readTreeEntries(treeOid) : await this.statusTree(treeOid);
     const here = new Map<string, string>();
     const below = new Map<string, Map<string, string>>();
     for (const [path, oid] of files) {
@@ -295,7 +328,8 @@ export class StatusWriter {
     for (const [name, oid] of here) out.push({ mode: BLOB_MODE, path: name, oid, type: 'blob' });
     for (const [name, sub] of below) {
       const existing = entries.find((e) => e.path === name && e.type === 'tree');
-      out.push({ mode: TREE_MODE, path: name, oid: await this.updateTree(existing?.oid ?? null, sub), type: 'tree' });
+      const oid = await this.updateTree(existing?.oid ?? null, sub, false);
+      out.push({ mode: TREE_MODE, path: name, oid, type: 'tree' });
     }
     return git.writeTree({ fs, gitdir: this.gitdir, tree: out as Parameters<typeof git.writeTree>[0]['tree'] });
   }
@@ -312,8 +346,31 @@ export class StatusWriter {
     const expected = head;
     if (head === null && this.statusBranch !== undefined) head = await this.readRef(`refs/heads/${this.branch}`);
     if (head === null) return undefined;
-    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid: head, cache: this.cache });
-    return { ref, expected, parent: head, tree: commit.tree };
+    try {
+      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid: head, cache: this.cache });
+      return { ref, expected, parent: head, tree: commit.tree };
+    } catch (err) {
+      const lost = missingObjectId(err);
+      const rebuild = lost !== undefined && this.statusBranch !== undefined && expected === head;
+      if (!rebuild) throw asMissingObject(err, this.gitdir, 'status') ?? err;
+      // Our own branch lost its commit: start again from the watched branch's head.
+      const from = await this.readRef(`refs/heads/${this.branch}`);
+      if (from === null) throw asMissingObject(err, this.gitdir, 'status') ?? err;
+      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid: from, cache: this.cache });
+      return { ref, expected, parent: from, tree: commit.tree, lost };
+    }
+  }
+
+  /** Entries of a tree under status/; a lost one counts as empty (its files are written again). */
+  private async statusTree(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+    try {
+      return await this.readTreeEntries(oid);
+    } catch (err) {
+      const lost = missingObjectId(err);
+      if (lost === undefined) throw err;
+      this.lostUnderStatus ??= lost;
+      return [];
+    }
   }
 
   private readRef(ref: string): Promise<string | null> {
@@ -325,7 +382,8 @@ export class StatusWriter {
     const parts = path.split('/');
     let oid = treeOid;
     for (let i = 0; i < parts.length; i++) {
-      const entry = (await this.readTreeEntries(oid)).find((e) => e.path === parts[i]);
+      const entries = i === 0 ? await this.readTreeEntries(oid) : await this.statusTree(oid);
+      const entry = entries.find((e) => e.path === parts[i]);
       const last = i === parts.length - 1;
       if (!entry || entry.type !== (last ? 'blob' : 'tree')) return null;
       oid = entry.oid;
@@ -335,7 +393,11 @@ export class StatusWriter {
     } catch (err) {
       // Not ours (over 8 MiB): it differs from any status we render, so it gets replaced.
       if (err instanceof BlobTooLargeError) return '';
-      throw err;
+      // Lost: the same, it is written again.
+      const lost = missingObjectId(err);
+      if (lost === undefined) throw err;
+      this.lostUnderStatus ??= lost;
+      return '';
     }
   }
 

@@ -24,6 +24,7 @@ function code<D>(category: ErrorCategory, message: (data: D) => string): CodeDef
 }
 
 const q = JSON.stringify;
+const GIT_SIDES = { desired: 'the desired revision', status: 'the status branch', clone: 'the controller\'s clone' };
 const list = (items: readonly string[]) => items.map((i) => q(i)).join(', ');
 
 export const ERRORS = {
@@ -44,6 +45,24 @@ export const ERRORS = {
     `${d.count} YAML documents in one file; versiond reads one document per file (split them into separate files)`),
   EMPTY_DOCUMENT: code<Record<string, never>>('invalid', () => 'file holds no YAML document'),
   NOT_A_MAPPING: code<{ actual: string }>('invalid', (d) => `document must be a mapping with apiVersion, kind, metadata and spec, not ${d.actual}`),
+  // -- YAML limits (issue 14, item 11)
+  NESTING_TOO_DEEP: code<{ limit: number; alias?: string; cycle?: boolean }>('invalid', (d) =>
+    `nesting deeper than ${d.limit} levels${!d.alias ? '' : d.cycle ? ` (alias *${d.alias} is inside the node it names)`
+      : ` once alias *${d.alias} is expanded`}; not read (a desired-state document needs far fewer)`),
+  ALIAS_LIMIT: code<{ limit: number; alias: string; what: 'aliases' | 'values' }>('invalid', (d) =>
+    d.what === 'aliases'
+      ? `more than ${d.limit} YAML aliases in one file; not read (write the values out)`
+      : `alias *${d.alias} expands the document past ${d.limit} values (an alias bomb, "billion laughs"); not read`),
+  // -- YAML outside the kind folders (issue 14, item 12)
+  DOCUMENT_OUTSIDE_KIND_FOLDER: code<{ kind?: string; expected?: string; folders: readonly string[] }>('invalid', (d) =>
+    `versiond document outside the kind folders, so it is never read: ${d.kind && d.expected
+      ? `${d.kind} documents live under ${d.expected}/`
+      : `documents live under ${d.folders.slice(0, -1).map((f) => `${f}/`).join(', ')} or ${d.folders.at(-1)}/`}`
+    + ' (move it there, or list its path in .versiondignore)'),
+  YAML_OUTSIDE_KIND_FOLDER: code<{ size?: number; limit?: number }>('invalid', (d) =>
+    `YAML file outside the kind folders is not read as desired state (${d.size !== undefined && d.limit !== undefined
+      ? `${formatBytes(d.size)}, over the ${formatBytes(d.limit)} limit: not checked`
+      : 'list its path in .versiondignore to silence this warning'})`),
   // -- document shape
   UNKNOWN_KIND: code<{ kind: string; known: readonly string[] }>('invalid', (d) =>
     `unknown kind ${q(d.kind)}; known kinds are ${d.known.join(', ')}`),
@@ -125,6 +144,9 @@ export const ERRORS = {
     `this account has no testRing: production never waits for one, so there is nothing to override`),
   // -- revisions
   REVISION_NOT_FOUND: code<{ rev: string; detail: string }>('invalid', (d) => `cannot resolve revision ${q(d.rev)}: ${d.detail}`),
+  // -- the Git store (issue 14, item 5)
+  GIT_OBJECT_MISSING: code<{ oid: string; repository: string; side: 'desired' | 'status' | 'clone' }>('generic', (d) =>
+    `Git object ${d.oid} is missing from ${d.repository} (${GIT_SIDES[d.side]})`),
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;
