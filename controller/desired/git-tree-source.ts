@@ -2,6 +2,7 @@ import git from 'isomorphic-git';
 import { gitFs as fs } from '../git/git-fs.ts';
 import { BlobTooLargeError, readBlobBytes } from '../git/read-blob.ts';
 import { DESIRED_FOLDERS } from '../../reconcilers/model/identity.ts';
+import { DEFAULT_IGNORE, IGNORE_FILE, IgnoreRules, MAX_IGNORE_FILE_BYTES } from './ignore-rules.ts';
 import { isUnsafeEntryName, isYamlPath, type DesiredSource, type SourceEntry, type SourceLocation } from './source.ts';
 import { TreeListingCache } from './tree-listing-cache.ts';
 
@@ -32,12 +33,55 @@ export class GitTreeSource implements DesiredSource {
     this.trees.beginLoad();
     const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid: this.revision, cache: this.objectCache });
     const root = await git.readTree({ fs, gitdir: this.gitdir, oid: commit.tree, cache: this.objectCache });
+    const ignore = await this.ignoreRules(root.tree);
     const out: SourceEntry[] = [];
     for (const e of root.tree) {
       if (e.type === 'tree' && DESIRED_FOLDERS.includes(e.path)) for (const x of await this.walk(e.path, e.oid)) out.push(x);
+      else for (const x of await this.outside(e, '', ignore)) out.push(x);
     }
     this.trees.sweep();
     return out;
+  }
+
+  /**
+   * YAML files outside the kind folders, to be reported (stray-files.ts): regular files only,
+   * minus `.versiondignore` and its defaults; a folder's listing is cached by its tree id.
+   */
+  private async outside(
+    e: { mode: string; path: string; oid: string; type: string },
+    prefix: string,
+    ignore: { rules: IgnoreRules; key: string },
+  ): Promise<readonly SourceEntry[]> {
+    const path = prefix === '' ? e.path : `${prefix}/${e.path}`;
+    if (isUnsafeEntryName(e.path) || ignore.rules.matches(path, e.type === 'tree')) return [];
+    if (e.type === 'blob') return e.mode !== '120000' && isYamlPath(path) ? [{ path, oid: e.oid, type: 'file' }] : [];
+    if (e.type !== 'tree') return [];
+    const key = `${path}\0${e.oid}\0${ignore.key}`;
+    const cached = this.trees.get(key);
+    if (cached) return cached;
+    const out: SourceEntry[] = [];
+    for (const child of await this.readTreeEntries(e.oid)) {
+      for (const x of await this.outside(child, path, ignore)) out.push(x);
+    }
+    this.trees.set(key, out);
+    return out;
+  }
+
+  /** The defaults and the repository's `.versiondignore`; one over its size limit counts as absent. */
+  private async ignoreRules(
+    root: readonly { mode: string; path: string; oid: string }[],
+  ): Promise<{ rules: IgnoreRules; key: string }> {
+    const file = root.find((e) => e.path === IGNORE_FILE && (e.mode === '100644' || e.mode === '100755'));
+    let text = '';
+    if (file) {
+      try {
+        const bytes = await readBlobBytes(this.gitdir, file.oid, this.objectCache, MAX_IGNORE_FILE_BYTES);
+        text = Buffer.from(bytes).toString('utf8');
+      } catch (err) {
+        if (!(err instanceof BlobTooLargeError)) throw err;
+      }
+    }
+    return { rules: IgnoreRules.parse(`${DEFAULT_IGNORE}${text}`), key: file?.oid ?? '-' };
   }
 
   async read(entry: SourceEntry, maxBytes?: number): Promise<Uint8Array> {

@@ -8,6 +8,7 @@ import { policyContext } from './policy/context.ts';
 import { checkPolicy } from './policy/index.ts';
 import { unusableTargets } from './policy/unusable.ts';
 import type { DesiredSource, SourceEntry } from './source.ts';
+import { isOutsideKindFolders } from './stray-files.ts';
 
 /** The desired state of one revision, loaded and validated as a whole. */
 export interface DesiredState {
@@ -89,7 +90,11 @@ export class DesiredStateLoader {
       this.byKey.set(entryKey(entry), rec);
       records[i] = rec;
     });
-    const parsed = fresh.length;
+    // Stats count desired-state files; YAML outside the kind folders is listed only to be reported.
+    const strayFresh = missing.filter((i) => isOutsideKindFolders(entries[i]!.path)).length;
+    const parsed = fresh.length - strayFresh;
+    let files = 0;
+    for (const e of entries) if (!isOutsideKindFolders(e.path)) files++;
     // Keep what this load and the previous one used (a revision and its base, or the
     // current and the next revision); drop the rest so memory follows the repository.
     // Swept only once stale records pile up, so a one-file reload does not scan them all.
@@ -111,7 +116,7 @@ export class DesiredStateLoader {
       } else if (r.declares) invalid.set(r.declares, r.path);
       if (r.diagnostics.length > 0) {
         for (const d of r.diagnostics) diagnostics.push(d);
-        if (r.target === undefined) brokenFiles.push(r.path);
+        if (r.target === undefined && !isOutsideKindFolders(r.path)) brokenFiles.push(r.path);
       }
     }
     const ctx = policyContext(objects, invalid);
@@ -129,7 +134,7 @@ export class DesiredStateLoader {
       unusable: unusableTargets(ctx, diagnostics),
       brokenFiles,
       valid: !diagnostics.some((d) => d.severity === 'error'),
-      stats: { files: entries.length, parsed, reused: entries.length - parsed },
+      stats: { files, parsed, reused: files - parsed },
     };
   }
 

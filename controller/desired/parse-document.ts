@@ -1,5 +1,8 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, type Document, type Node } from 'yaml';
+import {
+  Composer, isMap, isPair, isScalar, isSeq, LineCounter, Parser, parseDocument, type Document, type Node,
+} from 'yaml';
 import type { FieldPath, Finding } from './diagnostics.ts';
+import { checkAliases, checkCstNesting, type LimitFinding } from './yaml-limits.ts';
 
 /** Documents larger than this are refused unread (a desired-state file is small text). */
 export const DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024;
@@ -41,8 +44,12 @@ export function parseDesiredFile(path: string, bytes: Uint8Array, maxBytes = DEF
   if (text.startsWith(UTF8_BOM)) text = text.slice(1);
 
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter });
-  const list = Array.isArray(docs) ? docs : [];
+  // As parseAllDocuments does, in two steps: the CST (built without recursion) is measured
+  // before the recursive composer sees it, so deep nesting is a finding, not a stack overflow.
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const cst = checkCstNesting(tokens);
+  if (cst.tooDeep) return fail(limitFinding(path, lineCounter, cst.tooDeep));
+  const list = Array.from(new Composer({ ...YAML_OPTIONS, lineCounter }).compose(tokens));
   if (list.length === 0 || (list.length === 1 && list[0]!.contents === null && list[0]!.errors.length === 0)) {
     return fail({ code: 'EMPTY_DOCUMENT', data: {}, path, ...at1 });
   }
@@ -67,10 +74,13 @@ export function parseDesiredFile(path: string, bytes: Uint8Array, maxBytes = DEF
     const offset = contents?.range?.[0] ?? 0;
     return fail({ code: 'NOT_A_MAPPING', data: { actual }, path, ...pos(lineCounter, offset) });
   }
+  const aliasProblem = cst.aliases ? checkAliases(first) : undefined;
+  if (aliasProblem) return fail(limitFinding(path, lineCounter, aliasProblem));
   let value: unknown;
   try {
-    // maxAliasCount bounds alias expansion ("billion laughs") so one file cannot exhaust memory.
-    value = first.toJS({ maxAliasCount: 100 });
+    // checkAliases bounds alias expansion ("billion laughs"); the library's own bound is off,
+    // since it costs time quadratic in the number of aliases.
+    value = first.toJS({ maxAliasCount: -1 });
   } catch (err) {
     return fail({ code: 'YAML_SYNTAX', data: { detail: (err as Error).message }, path, ...at1 });
   }
@@ -81,6 +91,10 @@ export function parseDesiredFile(path: string, bytes: Uint8Array, maxBytes = DEF
 export function reparse(text: string): ParsedYaml {
   const lineCounter = new LineCounter();
   return { text, doc: parseDocument(text, { ...YAML_OPTIONS, lineCounter }), lineCounter };
+}
+
+function limitFinding(path: string, lc: LineCounter, f: LimitFinding): Finding & { line: number; column: number } {
+  return { code: f.code, data: f.data, path, ...pos(lc, f.offset) } as Finding & { line: number; column: number };
 }
 
 function fail(...findings: (Finding & { line: number; column: number })[]): ParseOutcome {

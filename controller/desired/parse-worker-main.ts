@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
-import { readBlobBytes } from '../git/read-blob.ts';
+import { BlobTooLargeError, readBlobBytes } from '../git/read-blob.ts';
 import { readAndCheck, type FileResult } from './read-document.ts';
 import type { SourceEntry, SourceLocation } from './source.ts';
 
@@ -21,7 +21,13 @@ export type ParseReply = { readonly id: number; readonly results: readonly FileR
 const objectCaches = new Map<string, object>();
 
 async function bytesOf(location: SourceLocation, entry: SourceEntry, maxBytes: number): Promise<Uint8Array> {
-  if (location.kind === 'folder') return readFile(join(location.dir, entry.path));
+  if (location.kind === 'folder') {
+    // Refused by size before it is read, as a Git blob is.
+    const file = join(location.dir, entry.path);
+    const { size } = await stat(file);
+    if (size > maxBytes) throw new BlobTooLargeError(entry.oid, size, maxBytes);
+    return readFile(file);
+  }
   let cache = objectCaches.get(location.gitdir);
   if (!cache) objectCaches.set(location.gitdir, (cache = {}));
   return readBlobBytes(location.gitdir, entry.oid, cache, maxBytes);

@@ -5,6 +5,7 @@ import { makeDiagnostic, type Diagnostic, type Finding } from './diagnostics.ts'
 import { locate, parseDesiredFile } from './parse-document.ts';
 import { validateAgainstSchema } from './schema-validator.ts';
 import { symlinkStaysInside, type SourceEntry } from './source.ts';
+import { isOutsideKindFolders, strayResult } from './stray-files.ts';
 
 /**
  * What one file of the repository amounts to, on its own: a document that passed its own
@@ -44,14 +45,17 @@ export async function readAndCheck(
   maxFileBytes: number,
 ): Promise<FileResult> {
   if (!needsBytes(entry)) return readDocument(entry, undefined, maxFileBytes);
+  // Sources list files outside the kind folders only to report them (stray-files.ts).
+  const stray = isOutsideKindFolders(entry.path);
   let bytes: Uint8Array;
   try {
     bytes = await read(entry, maxFileBytes);
   } catch (err) {
-    if (err instanceof BlobTooLargeError) return tooLargeResult(entry, err.size, maxFileBytes);
-    throw err;
+    if (!(err instanceof BlobTooLargeError)) throw err;
+    if (stray) return strayResult(entry, undefined, maxFileBytes, { size: err.size });
+    return tooLargeResult(entry, err.size, maxFileBytes);
   }
-  return readDocument(entry, bytes, maxFileBytes);
+  return stray ? strayResult(entry, bytes, maxFileBytes) : readDocument(entry, bytes, maxFileBytes);
 }
 
 export function readDocument(entry: SourceEntry, bytes: Uint8Array | undefined, maxFileBytes: number): FileResult {
