@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino, type Level } from 'pino';
+import { versiondVersion } from '../../controller/cli/version.ts';
 import type { DesiredState } from '../../controller/desired/load-desired-state.ts';
 import { formatDiagnostic } from '../../controller/desired/diagnostics.ts';
 import { readObservedSnapshot } from '../../controller/plan/observed-file.ts';
@@ -54,6 +55,7 @@ running controller.
                               the event loop's delay over that second)
   --log-level LEVEL           the fleet's log: fatal, error, warn, info (default), debug, trace
   --agent-log-level LEVEL     the agents' log (default: warn)
+  -V, --version               print the version and exit
 `;
 
 const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -84,7 +86,7 @@ interface Args {
   readonly agentLevel: Level;
 }
 
-function parse(argv: readonly string[]): Args | 'help' {
+function parse(argv: readonly string[]): Args | 'help' | 'version' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -107,6 +109,7 @@ function parse(argv: readonly string[]): Args | 'help' {
         'log-level': { type: 'string' },
         'agent-log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
       },
       strict: true,
       allowPositionals: false,
@@ -115,6 +118,7 @@ function parse(argv: readonly string[]): Args | 'help' {
     throw new UsageError((err as Error).message);
   }
   if (values.help) return 'help';
+  if (values.version) return 'version';
   const need = (name: 'controller' | 'repo' | 'state-dir'): string => {
     const v = values[name];
     if (v === undefined || v === '') throw new UsageError(`--${name} is required`);
@@ -159,7 +163,7 @@ function parse(argv: readonly string[]): Args | 'help' {
 
 /** Runs the fleet until SIGTERM/SIGINT (or `stop` resolves); resolves with the exit code. */
 export async function main(argv: readonly string[], io: CliIo, stop?: Promise<unknown>): Promise<number> {
-  let args: Args | 'help';
+  let args: Args | 'help' | 'version';
   try {
     args = parse(argv);
   } catch (err) {
@@ -169,6 +173,10 @@ export async function main(argv: readonly string[], io: CliIo, stop?: Promise<un
   }
   if (args === 'help') {
     io.stdout.write(USAGE);
+    return 0;
+  }
+  if (args === 'version') {
+    io.stdout.write(`versiond-fleet ${versiondVersion()}\n`);
     return 0;
   }
   const destination = pino.destination({ dest: 1, sync: false });

@@ -38,6 +38,7 @@ export const USAGE = `usage: versiond-agent --controller URL --id ID --token-fil
   --controller-key BASE64 the controller's Ed25519 public key (GET /v1/controller-key)
   --artifact-mirror URL   download packages from this mirror of the vendors' sites
   --log-level LEVEL       fatal, error, warn, info (default), debug, trace
+  -V, --version           print the version and exit
 `;
 
 const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -60,7 +61,7 @@ interface Parsed {
   readonly level: Level;
 }
 
-function parse(argv: readonly string[]): Parsed | 'help' {
+function parse(argv: readonly string[]): Parsed | 'help' | 'version' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -77,7 +78,7 @@ function parse(argv: readonly string[]): Parsed | 'help' {
         'artifact-mirror': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
+        version: { type: 'boolean', short: 'V' },
       },
       strict: true,
       allowPositionals: false,
@@ -86,6 +87,7 @@ function parse(argv: readonly string[]): Parsed | 'help' {
     throw new UsageError((err as Error).message);
   }
   if (values.help) return 'help';
+  if (values.version) return 'version';
   const need = (name: 'controller' | 'id' | 'token-file' | 'state-dir'): string => {
     const v = values[name];
     if (v === undefined || v === '') throw new UsageError(`--${name} is required`);
@@ -140,7 +142,7 @@ async function makeDriver(spec: string): Promise<Driver> {
 
 /** Runs the agent; resolves with the exit code once it stopped. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  let args: Parsed | 'help';
+  let args: Parsed | 'help' | 'version';
   try {
     args = parse(argv);
   } catch (err) {
@@ -150,6 +152,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
   if (args === 'help') {
     io.stdout.write(USAGE);
+    return 0;
+  }
+  if (args === 'version') {
+    // AGENT_VERSION is `versiond-agent/<version of package.json>`, read at run time.
+    io.stdout.write(`${AGENT_VERSION.replace('/', ' ')}\n`);
     return 0;
   }
   const log = pino({ level: args.level, base: { agent: args.id, pid: process.pid } });

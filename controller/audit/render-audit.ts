@@ -1,9 +1,11 @@
+import { printableLines, quotePath, safeJson } from '../observability/printable.ts';
 import type { FieldChange } from '../plan/desired-diff.ts';
 import type { AuditEvent, DesiredEvent, DesiredTargetChange, Person, StatusEvent, TargetHistory } from './target-history.ts';
 
 /**
  * `versiond audit` output: one timeline per target, oldest first, desired changes and the
- * status commits that followed interleaved. Times are UTC.
+ * status commits that followed interleaved. Times are UTC. Text is one line per entry
+ * whatever commits hold (subjects, authors, file names): paths quoted, controls escaped.
  */
 
 export interface AuditReport extends TargetHistory {
@@ -57,7 +59,7 @@ export function auditJson(report: AuditReport) {
 }
 
 export function renderAuditJson(report: AuditReport): string {
-  return `${JSON.stringify(auditJson(report), null, 2)}\n`;
+  return `${safeJson(auditJson(report), 2)}\n`;
 }
 
 export function renderAuditText(report: AuditReport): string {
@@ -66,7 +68,7 @@ export function renderAuditText(report: AuditReport): string {
   const groups = timelines(report.events);
   if (groups.length === 0) {
     const what = report.target ?? 'the desired state';
-    return `${head}\n\n${what}: no desired change and no status commit on ${report.branch}${since}\n`;
+    return printableLines([head, '', `${what}: no desired change and no status commit on ${report.branch}${since}`]);
   }
   const lines = [head];
   for (const g of groups) {
@@ -82,27 +84,29 @@ export function renderAuditText(report: AuditReport): string {
       for (const l of changeLines(e)) lines.push(`      ${l}`);
     }
   }
-  return `${lines.join('\n')}\n`;
+  return printableLines(lines);
 }
 
 function changeLines(c: Omit<DesiredTargetChange, 'target'>): string[] {
   const out: string[] = [];
   switch (c.change) {
     case 'added':
-      out.push(`added in ${c.path}`);
+      out.push(`added in ${quotePath(c.path)}`);
       break;
     case 'removed':
-      out.push(`removed (was in ${c.path})`);
+      out.push(`removed (was in ${quotePath(c.path)})`);
       break;
     case 'moved':
-      out.push(`moved from ${c.previousPath} to ${c.path}, content unchanged`);
+      out.push(`moved from ${quotePath(c.previousPath ?? '')} to ${quotePath(c.path)}, content unchanged`);
       break;
     case 'unreadable':
-      out.push(`${c.path} no longer reads`);
+      out.push(`${quotePath(c.path)} no longer reads`);
       break;
     case 'changed':
-      if (c.previousPath) out.push(`moved from ${c.previousPath} to ${c.path}`);
-      if (c.fields.length === 0 && !c.previousPath) out.push(`no field changed in ${c.path} (comments or layout)`);
+      if (c.previousPath) out.push(`moved from ${quotePath(c.previousPath)} to ${quotePath(c.path)}`);
+      if (c.fields.length === 0 && !c.previousPath) {
+        out.push(`no field changed in ${quotePath(c.path)} (comments or layout)`);
+      }
       for (const f of c.fields) out.push(fieldLine(f));
       break;
   }

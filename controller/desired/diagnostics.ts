@@ -2,6 +2,7 @@ import type { ErrorCategory, ErrorCode, ErrorData } from '../../reconcilers/mode
 import { categoryOf, messageOf } from '../../reconcilers/model/errors.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
 import type { FieldPath, Finding } from '../../reconcilers/model/finding.ts';
+import { printable, quotePath } from '../observability/printable.ts';
 
 export type { FieldPath, Finding };
 
@@ -57,10 +58,15 @@ export function formatFieldPath(field: FieldPath): string {
   return out;
 }
 
-/** The one-line form every tool and test uses: `path:line:column: kind/name: field: message`. */
+/**
+ * The one-line form every tool and test uses: `path:line:column: kind/name: field: message`.
+ * Always one line: a path that needs it is quoted as git quotes it, and controls anywhere
+ * else are escaped (a file name or a value cannot forge a line or drive a terminal).
+ */
 export function formatDiagnostic(d: Diagnostic): string {
   const sev = d.severity === 'warning' ? 'warning: ' : '';
-  return `${d.path}:${d.line}:${d.column}: ${d.target ?? '-'}: ${d.field ?? '-'}: ${sev}${d.message}`;
+  const rest = `${d.target ?? '-'}: ${d.field ?? '-'}: ${sev}${d.message}`;
+  return `${quotePath(d.path)}:${d.line}:${d.column}: ${printable(rest)}`;
 }
 
 export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {

@@ -5,8 +5,11 @@
  * reconciler put in `status.details` (plain JSON, so this module only formats).
  *
  * One list of facts, each rendered as a text line or a Markdown line, so both formats say
- * exactly the same thing.
+ * exactly the same thing. Members, versions and messages come from the repository and from
+ * agents: the text lines are escaped by the plan's renderer, the Markdown ones here.
  */
+
+import { markdownText } from '../observability/printable.ts';
 
 export interface RolloutFacts {
   /** One line each: `paused`, `window: closed, opens Mon 2026-11-23 22:00 Europe/Paris`, … */
@@ -144,7 +147,10 @@ export function rolloutMarkdown(facts: RolloutFacts): string[] {
   const out = ['', ...facts.lines.map((l) => `- ${cell(l)}`)];
   if (facts.waves !== undefined) {
     out.push('', '| wave | members | version | state | progress | approval gate |', '|---:|---|---|---|---|---|');
-    for (const w of facts.waves) out.push(`| ${w.number} | ${w.size}: ${cell(w.members)} | ${w.versions} | ${w.state} | ${cell(w.progress)} | ${cell(w.gate)} |`);
+    for (const w of facts.waves) {
+      const rest = `${cell(w.versions)} | ${cell(w.state)} | ${cell(w.progress)} | ${cell(w.gate)}`;
+      out.push(`| ${w.number} | ${w.size}: ${cell(w.members)} | ${rest} |`);
+    }
     if (facts.waves.some((w) => w.gate.startsWith('needs approval'))) {
       out.push('', '> To approve a gated wave, add to `spec.rollout.approvals` in this target\'s file: `{wave: N, digest: <digest above>, by: <you>}`. The approval holds for this exact plan only: if its members or version change, the digest changes and a new approval is needed.');
     }
@@ -152,6 +158,7 @@ export function rolloutMarkdown(facts: RolloutFacts): string[] {
   return out;
 }
 
+/** Markdown text in a table cell or a list item: one line, nothing Markdown or HTML acts on. */
 function cell(s: string): string {
-  return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  return markdownText(s);
 }

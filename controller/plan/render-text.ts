@@ -1,9 +1,14 @@
+import { printableLines, quotePath } from '../observability/printable.ts';
 import { formatValue, previousStatusText, stepState, type PlanReport } from './plan-report.ts';
 import { rolloutFacts, rolloutText } from './render-rollout.ts';
 
 /** Steps shown per target before the rest is summarised: a plan of 100,000 devices stays readable. */
 export const MAX_STEPS_SHOWN = 25;
 
+/**
+ * The plan for a terminal: one line per entry whatever the repository or agents hold
+ * (paths quoted, controls escaped).
+ */
 export function renderText(report: PlanReport): string {
   const out: string[] = [];
   const rev = report.revision ? `commit ${report.revision.slice(0, 7)}` : report.source;
@@ -12,13 +17,14 @@ export function renderText(report: PlanReport): string {
   out.push(
     report.observed.source === null
       ? 'observed: nothing (no --observed snapshot): every step is planned from scratch and no agent is known to be online'
-      : `observed: ${report.observed.agents} agents from ${report.observed.source}`,
+      : `observed: ${report.observed.agents} agents from ${quotePath(report.observed.source)}`,
   );
-  out.push(`status: ${previousStatusText(report.previousStatus)}`);
+  out.push(`status: ${previousStatusText(report.previousStatus, quotePath)}`);
   if (report.base) {
     out.push('', report.changes.length === 0 ? 'changes: none' : 'changes:');
     for (const c of report.changes) {
-      out.push(`  ${c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~'} ${c.target} (${c.path})`);
+      const sign = c.change === 'added' ? '+' : c.change === 'removed' ? '-' : '~';
+      out.push(`  ${sign} ${c.target} (${quotePath(c.path)})`);
       for (const f of c.fields.slice(0, 10)) out.push(`      ${f.field}: ${formatValue(f.from)} -> ${formatValue(f.to)}`);
       if (c.fields.length > 10) out.push(`      ... and ${c.fields.length - 10} more fields`);
     }
@@ -50,5 +56,5 @@ export function renderText(report: PlanReport): string {
     if (t.steps.length === 0) out.push('  nothing to do');
     for (const r of t.reminders ?? []) out.push(`  reminder: ${r}`);
   }
-  return `${out.join('\n')}\n`;
+  return printableLines(out);
 }

@@ -9,6 +9,7 @@ import {
   UnknownAgentError,
 } from '../../agents/agent-credentials.ts';
 import { loadOrCreateControllerKey, type ControllerKey } from '../../agents/controller-key.ts';
+import { printable, printableLines, quotePath, safeJson } from '../../observability/printable.ts';
 import { resolveStateDir } from '../state-dir.ts';
 import { EXIT, oneOf, UsageError, type Command, type Io } from '../usage.ts';
 
@@ -64,7 +65,7 @@ export const agentsCommand: Command = {
     } catch (err) {
       if (err instanceof AgentIdError) throw new UsageError(err.message);
       if (err instanceof AgentExistsError || err instanceof UnknownAgentError || err instanceof AgentsFileError || err instanceof AgentsLockError) {
-        io.stderr.write(`versiond agents ${subcommand ?? ''}: ${err.message}\n`);
+        io.stderr.write(`versiond agents ${subcommand ?? ''}: ${printable(err.message)}\n`);
         return EXIT.findings;
       }
       throw err;
@@ -88,7 +89,7 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
   try {
     key = await loadOrCreateControllerKey(stateDir);
   } catch (err) {
-    io.stderr.write(`versiond agents add: ${(err as Error).message}\n`);
+    io.stderr.write(`versiond agents add: ${printable((err as Error).message)}\n`);
     return EXIT.findings;
   }
   const credentials = await AgentCredentials.open(stateDir);
@@ -103,7 +104,8 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
     throw err;
   }
   if (format === 'json') {
-    io.stdout.write(`${JSON.stringify({ agent: id, token, rotated: rotate, controllerKey: { algorithm: 'ed25519', publicKey: key.publicKeyBase64 }, stateDir }, null, 2)}\n`);
+    const controllerKey = { algorithm: 'ed25519', publicKey: key.publicKeyBase64 };
+    io.stdout.write(`${safeJson({ agent: id, token, rotated: rotate, controllerKey, stateDir }, 2)}\n`);
     return EXIT.ok;
   }
   io.stdout.write(
@@ -134,21 +136,22 @@ async function list(argv: readonly string[], io: Io): Promise<number> {
   const credentials = await AgentCredentials.open(resolveStateDir(values['state-dir']));
   const agents = credentials.list();
   if (format === 'json') {
-    io.stdout.write(`${JSON.stringify({ file: credentials.file, agents }, null, 2)}\n`);
+    io.stdout.write(`${safeJson({ file: credentials.file, agents }, 2)}\n`);
     return EXIT.ok;
   }
+  // agents.json may be edited by hand: what it holds prints one line per agent, escaped.
+  const file = quotePath(credentials.file);
   if (agents.length === 0) {
-    io.stdout.write(`no agents registered in ${credentials.file}\n`);
+    io.stdout.write(printableLines([`no agents registered in ${file}`]));
     return EXIT.ok;
   }
   const width = Math.max('AGENT'.length, ...agents.map((a) => a.id.length));
   io.stdout.write(
-    [
+    printableLines([
       `${'AGENT'.padEnd(width)}  TOKEN ISSUED`,
       ...agents.map((a) => `${a.id.padEnd(width)}  ${a.createdAt}`),
-      `${agents.length} agent${agents.length === 1 ? '' : 's'} in ${credentials.file}`,
-      '',
-    ].join('\n'),
+      `${agents.length} agent${agents.length === 1 ? '' : 's'} in ${file}`,
+    ]),
   );
   return EXIT.ok;
 }

@@ -6,6 +6,7 @@ import { NOTHING_OBSERVED, type Observed } from '../../../reconcilers/observed.t
 import { planTargets } from '../../../reconcilers/plan-targets.ts';
 import { formatDiagnostic } from '../../desired/diagnostics.ts';
 import { diffDesired } from '../../plan/desired-diff.ts';
+import { printable, safeJson } from '../../observability/printable.ts';
 import { readObservedSnapshot } from '../../plan/observed-file.ts';
 import { targetReport, type PlanReport, type PreviousStatusSource } from '../../plan/plan-report.ts';
 import { renderMarkdown } from '../../plan/render-markdown.ts';
@@ -70,7 +71,9 @@ export const planCommand: Command = {
     const format = oneOf('format', values.format, ['text', 'markdown', 'json'] as const, 'text');
     const now = values.now === undefined ? Date.now() : Date.parse(values.now);
     if (Number.isNaN(now)) throw new UsageError(`--now must be an ISO-8601 time such as 2026-11-22T10:00:00Z, not ${JSON.stringify(values.now)}`);
-    if (values.observed !== undefined && !existsSync(values.observed)) throw new UsageError(`--observed ${values.observed}: no such file`);
+    if (values.observed !== undefined && !existsSync(values.observed)) {
+      throw new UsageError(`--observed ${printable(values.observed)}: no such file`);
+    }
 
     const { location, state, base } = await loadRevisions('plan', values);
     if (location.type === 'folder' && values['status-from'] !== undefined) {
@@ -123,7 +126,7 @@ export const planCommand: Command = {
       changes: base ? diffDesired(base.objects, state.objects) : [],
       targets: plans.map(targetReport),
     };
-    if (format === 'json') io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    if (format === 'json') io.stdout.write(`${safeJson(report, 2)}\n`);
     else if (format === 'markdown') io.stdout.write(renderMarkdown(report));
     else io.stdout.write(renderText(report));
     return EXIT.ok;

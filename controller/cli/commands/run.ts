@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../../observability/logger.ts';
+import { printable } from '../../observability/printable.ts';
 import { startController } from '../../run/controller.ts';
 import { GitTokenError, readGitToken } from '../../source/git-credentials.ts';
 import { resolveStateDir } from '../state-dir.ts';
@@ -42,7 +43,9 @@ Flags:
   --artifact-mirror URL    fetch release packages from this mirror (\`<URL>/<host>/<path>\`)
   --max-report-bytes N     largest agent report accepted (default: 1048576)
   --log-level LEVEL        trace, debug, info (default), warn, error, silent
-  --log-format FORMAT      json, or pretty (default: pretty on a terminal, json otherwise)
+  --log-format FORMAT      json, or pretty (default: pretty on a terminal, json otherwise);
+                           pretty is coloured only on a terminal and without $NO_COLOR
+                           ($FORCE_COLOR=1 forces colour, 0 turns it off)
   -h, --help               this help
 
 Exit codes: 0 stopped cleanly, 1 could not start (repository, state dir, port) or could not
@@ -101,7 +104,7 @@ export const runCommand: Command = {
       gitToken = readGitToken(process.env, values['git-token-file']);
     } catch (err) {
       if (err instanceof GitTokenError || err instanceof SecretFileError) {
-        io.stderr.write(`versiond run: ${err.message}\n`);
+        io.stderr.write(`versiond run: ${printable(err.message)}\n`);
         return EXIT.findings;
       }
       throw err;
@@ -143,7 +146,7 @@ export const runCommand: Command = {
       });
     } catch (err) {
       logger.fatal({ err: (err as Error).message }, 'could not start');
-      io.stderr.write(`versiond run: ${(err as Error).message}\n`);
+      io.stderr.write(`versiond run: ${printable((err as Error).message)}\n`);
       return EXIT.findings;
     }
     // Machine-readable for scripts and tests that start us on port 0.

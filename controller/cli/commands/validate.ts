@@ -1,6 +1,7 @@
 import { KINDS } from '../../../reconcilers/model/desired.ts';
 import { formatDiagnostic } from '../../desired/diagnostics.ts';
 import type { DesiredState } from '../../desired/load-desired-state.ts';
+import { printableLines, quotePath, safeJson } from '../../observability/printable.ts';
 import { loadRevisions, REVISION_FLAG_HELP, REVISION_FLAG_OPTIONS } from '../load-revisions.ts';
 import { EXIT, oneOf, parseFlags, type Command, type Io } from '../usage.ts';
 
@@ -31,7 +32,7 @@ export const validateCommand: Command = {
     const repo = values.repo ?? '.';
     const { state, base } = await loadRevisions('validate', values);
 
-    if (format === 'json') io.stdout.write(`${JSON.stringify(toJson(state, base), null, 2)}\n`);
+    if (format === 'json') io.stdout.write(`${safeJson(toJson(state, base), 2)}\n`);
     else io.stdout.write(toText(state, repo, base));
     return state.valid ? EXIT.ok : EXIT.findings;
   },
@@ -68,15 +69,20 @@ function toJson(state: DesiredState, base: DesiredState | undefined) {
   };
 }
 
-/** The text report of a validation, also what `plan` prints for a revision it will not plan. */
+/**
+ * The text report of a validation, also what `plan` prints for a revision it will not plan.
+ * One line per entry whatever the repository holds: paths quoted, controls escaped.
+ */
 export function toText(state: DesiredState, repo: string, base: DesiredState | undefined): string {
   const lines = state.diagnostics.map(formatDiagnostic);
   const c = counts(state);
   const summary = KINDS.filter((k) => (c[k] ?? 0) > 0).map((k) => `${c[k]} ${k}`).join(', ') || 'no documents';
   const against = base?.revision ? ` against base ${base.revision.slice(0, 7)}` : '';
-  const where = `${repo} (${state.source}${against})`;
+  const where = `${quotePath(repo)} (${state.source}${against})`;
   if (state.valid) {
-    lines.push(`ok: ${where}: ${state.stats.files} files, ${summary}; no problems`);
+    const warnings = state.diagnostics.filter((d) => d.severity === 'warning').length;
+    const verdict = warnings === 0 ? 'no problems' : `no errors, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+    lines.push(`ok: ${where}: ${state.stats.files} files, ${summary}; ${verdict}`);
   } else {
     const errors = state.diagnostics.filter((d) => d.severity === 'error');
     const files = new Set(errors.map((d) => d.path)).size;
@@ -87,7 +93,7 @@ export function toText(state: DesiredState, repo: string, base: DesiredState | u
       lines.push('unusable targets (the controller does not act on an invalid revision: it keeps the last valid one):');
       for (const [id, reasons] of state.unusable) lines.push(`  ${id}: ${reasons[0]}${reasons.length > 1 ? ` (+${reasons.length - 1} more)` : ''}`);
     }
-    if (state.brokenFiles.length > 0) lines.push(`unreadable files: ${state.brokenFiles.join(', ')}`);
+    if (state.brokenFiles.length > 0) lines.push(`unreadable files: ${state.brokenFiles.map(quotePath).join(', ')}`);
   }
-  return `${lines.join('\n')}\n`;
+  return printableLines(lines);
 }
