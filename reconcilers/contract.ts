@@ -8,6 +8,7 @@
  * moment and calling the reconciler again on the same (desired, observed, status) continues
  * the rollout at the same step: there is no workflow state anywhere else.
  */
+import type { ApprovalTrust } from './model/approval-trust.ts';
 import type { DesiredObject, Kind } from './model/desired.ts';
 import type { ErrorCategory } from './model/errors.ts';
 import type { TargetId } from './model/identity.ts';
@@ -25,6 +26,11 @@ export interface DesiredInput<K extends Kind = Kind> {
    * only the schedules it owns; schedules of other consoles are reported, never run.
    */
   readonly consoleId?: string;
+  /**
+   * Who really added each approval of the target, from Git history and the approvers file
+   * (issue 13). Absent: no approval counts — nothing vouches for who typed it.
+   */
+  readonly approvalTrust?: ApprovalTrust;
 }
 
 // ------------------------------------------------------------------ commands

@@ -1,4 +1,5 @@
 import type { ReconcileResult, Reconciler, TargetStatus } from './contract.ts';
+import type { ApprovalTrust } from './model/approval-trust.ts';
 import type { AnyDesiredObject, Kind } from './model/desired.ts';
 import { targetId, type TargetId } from './model/identity.ts';
 import type { ReleaseIndex } from './model/release-index.ts';
@@ -24,6 +25,8 @@ export function planTargets(input: {
   readonly now: number;
   /** The console this controller runs as (seed 002 schedules). */
   readonly consoleId?: string;
+  /** Who really added each target's approvals (issue 13); a target absent here has none that count. */
+  readonly approvalTrust?: ReadonlyMap<TargetId, ApprovalTrust>;
 }): TargetPlan[] {
   const out: TargetPlan[] = [];
   for (const object of input.objects) {
@@ -40,7 +43,12 @@ export function planTargets(input: {
       out.push({ ...base, outcome: 'no-reconciler' });
       continue;
     }
-    const desired = { object, releases: input.releases, revision: input.revision, ...(input.consoleId !== undefined ? { consoleId: input.consoleId } : {}) };
+    const trust = input.approvalTrust?.get(target);
+    const desired = {
+      object, releases: input.releases, revision: input.revision,
+      ...(input.consoleId !== undefined ? { consoleId: input.consoleId } : {}),
+      ...(trust !== undefined ? { approvalTrust: trust } : {}),
+    };
     const result = reconcile(desired, input.observed, input.previous.get(target), input.now);
     out.push({ ...base, outcome: 'planned', result });
   }

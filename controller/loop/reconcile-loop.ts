@@ -5,6 +5,7 @@ import { ReleaseIndex } from '../../reconcilers/model/release-index.ts';
 import type { ArtifactCheck, CredentialCheck, Observed } from '../../reconcilers/observed.ts';
 import { RECONCILERS } from '../../reconcilers/registry.ts';
 import type { DesiredState } from '../desired/load-desired-state.ts';
+import type { ApprovalTrust } from '../../reconcilers/model/approval-trust.ts';
 import type { ObservedInventory } from '../agents/inventory.ts';
 import type { Mailbox } from '../agents/mailbox.ts';
 import { WorkQueue } from './work-queue.ts';
@@ -65,6 +66,8 @@ export interface ReconcileLoopOptions {
 export class ReconcileLoop {
   private desired: DesiredState | undefined;
   private releases: ReleaseIndex | undefined;
+  /** Who really added each target's approvals, read from Git with the revision (issue 13). */
+  private approvalTrust: ReadonlyMap<TargetId, ApprovalTrust> = new Map();
   private index: TargetIndex = new TargetIndex([]);
   private readonly statuses: Map<TargetId, TargetStatus>;
   private readonly queue: WorkQueue<TargetId>;
@@ -114,9 +117,10 @@ export class ReconcileLoop {
   }
 
   /** A new valid desired state: every target is reconciled again; removed targets leave nothing behind. */
-  applyDesired(state: DesiredState): void {
+  applyDesired(state: DesiredState, approvalTrust: ReadonlyMap<TargetId, ApprovalTrust> = new Map()): void {
     const before = new Set(this.index.targets);
     this.desired = state;
+    this.approvalTrust = approvalTrust;
     this.releases = new ReleaseIndex(state.objects.filter((o): o is Release => o.kind === 'Release'));
     this.index = new TargetIndex(state.objects);
     for (const target of this.index.targets) before.delete(target);
@@ -194,6 +198,7 @@ export class ReconcileLoop {
         releases: this.releases!,
         revision: state.revision,
         ...(this.options.consoleId !== undefined ? { consoleId: this.options.consoleId } : {}),
+        ...(this.approvalTrust.has(target) ? { approvalTrust: this.approvalTrust.get(target)! } : {}),
       };
       const before = this.statuses.get(target);
       const result = reconcile(desired, observed, before, now);

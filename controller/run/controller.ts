@@ -30,6 +30,7 @@ import { StatusSink } from '../status/status-sink.ts';
 import { StatusWriter } from '../status/status-writer.ts';
 import { controllerMetrics, type ControllerMetrics } from './controller-metrics.ts';
 import { GitHealth } from './git-health.ts';
+import { ApprovalTrustCache, type ApprovalPolicy } from '../trust/approval-trust.ts';
 import { createControllerServer } from './http-server.ts';
 
 export interface ControllerOptions {
@@ -63,6 +64,8 @@ export interface ControllerOptions {
   readonly maxReportBytes?: number;
   /** First retry after a revision could not be read for a lost Git object; doubles up to 5 min (default 1 s). */
   readonly gitRetryMs?: number;
+  /** How approvals are judged (issue 13): against `--approvers`, as written (insecure), or none counts (default). */
+  readonly approvals?: ApprovalPolicy;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -273,11 +276,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
   let readyResolve!: () => void;
   const readyPromise = new Promise<void>((r) => (readyResolve = r));
   let considering: Promise<void> = Promise.resolve();
-  const act = (state: DesiredState) => {
+  const approvalTrust = new ApprovalTrustCache(options.approvals ?? { mode: 'none' });
+  const act = async (state: DesiredState) => {
+    // Read before the state is applied, so no pass ever sees the revision without its trust.
+    const trust = await approvalTrust.forRevision(state.objects, gitdir, state.revision);
     metrics.lastApplied.reset();
     metrics.lastApplied.set(now() / 1000, { revision: state.revision ?? '' });
     artifacts.want(state.objects.filter((o): o is Release => o.kind === 'Release'));
-    loop.applyDesired(state);
+    loop.applyDesired(state, trust);
     if (!applied) {
       applied = true;
       readyResolve();
@@ -303,7 +309,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       { revision: recorded, invalid: head, files: restored.state.stats.files },
       `acting on the last valid revision, recorded in status/${sourceTarget}.yaml`,
     );
-    act(restored.state);
+    await act(restored.state);
   };
   onRecloned = () => {
     metrics.gitRepairs.inc({ outcome: 'recloned' });
@@ -340,7 +346,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
           if (!applied && !restoreTried) await restore(commit);
         } else {
           log.info({ revision: commit, files: outcome.state.stats.files, parsed: outcome.state.stats.parsed }, 'revision applied');
-          act(outcome.state);
+          await act(outcome.state);
         }
         const status = sourceStatus(branch, tracker, sourceStatusPrevious, now());
         sourceStatusPrevious = status;

@@ -29,6 +29,9 @@ export const GOVERNANCE_REASONS = defineReasons({
   WaveFailed: stalledReason('Failed', 'more members of a wave failed than failureThreshold tolerates: halted'),
   AwaitingApproval: waitingFor('a gated wave waits for an approval of its plan digest in spec.rollout.approvals'),
   ApprovalOutdated: waitingFor('the approval of a gated wave names another digest: its plan changed since'),
+  ApprovalUnverified: waitingFor(
+    'the approval of a gated wave cannot be traced to its reviewer: not signed by their key, or they authored the change',
+  ),
 });
 
 export type GovernanceReason = keyof typeof GOVERNANCE_REASONS;

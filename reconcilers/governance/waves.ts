@@ -65,6 +65,7 @@ import type { Approval, CountOrPercent, WaveStrategy } from '../model/desired.ts
 import { targetId } from '../model/identity.ts';
 import type { AgentObservation } from '../observed.ts';
 import { approvalDigest } from './approval-digest.ts';
+import { verdictOn } from '../model/approval-trust.ts';
 import { isDownload } from './disruptive.ts';
 import { blocker } from './reasons.ts';
 import type { GovernanceContext, GovernanceStep, GovernanceVerdict } from './step.ts';
@@ -81,6 +82,7 @@ export const WAVE_REASONS = {
   waveFailed: 'WaveFailed',
   awaitingApproval: 'AwaitingApproval',
   approvalOutdated: 'ApprovalOutdated',
+  approvalUnverified: 'ApprovalUnverified',
 } as const;
 
 /** Names listed per wave in details (the first and last half of it); beyond, a count. */
@@ -99,6 +101,10 @@ export interface WaveApprovalDetails {
   readonly approved: boolean;
   /** Who approved this digest (the first matching approval). */
   readonly by?: string;
+  /** Whether the approval was traced to its reviewer (false: taken as written, `--insecure-unverified-approvals`). */
+  readonly verified?: boolean;
+  /** An approval of this digest that does not count: who it names, and why. */
+  readonly unverified?: { readonly by: string; readonly reason: string };
   /** An approval names this wave with another digest: the plan changed since. */
   readonly outdated?: true;
   readonly approvedDigest?: string;
@@ -138,7 +144,7 @@ export interface WavesDetails {
   readonly members: number;
   /** The current wave's number; null when every wave is done. */
   readonly current: number | null;
-  readonly state: 'rolling-out' | 'awaiting-approval' | 'approval-outdated' | 'halted' | 'done';
+  readonly state: 'rolling-out' | 'awaiting-approval' | 'approval-unverified' | 'approval-outdated' | 'halted' | 'done';
   readonly waves: readonly WaveDetails[];
   /**
    * Every straggler of the waves reached so far, in member order. Also this step's memory
@@ -240,7 +246,10 @@ interface WaveEval {
 
 interface Gate {
   readonly digest: string;
+  /** A verified approval of this digest (or one taken as written, when so configured). */
   readonly approval: Approval | undefined;
+  /** No verified approval, but one of this digest that could not be traced to its author: why. */
+  readonly unverified: { readonly approval: Approval; readonly reason: string } | undefined;
   readonly outdated: Approval | undefined;
 }
 
@@ -319,19 +328,25 @@ class WavePass {
     } else if (state === 'awaiting-approval') {
       const gate = gates[current]!;
       const ev = evals[current]!;
-      const reason = gate.outdated ? WAVE_REASONS.approvalOutdated : WAVE_REASONS.awaitingApproval;
+      const reason = gate.unverified
+        ? WAVE_REASONS.approvalUnverified
+        : gate.outdated ? WAVE_REASONS.approvalOutdated : WAVE_REASONS.awaitingApproval;
       const b: Blocker = blocker(
         reason,
-        gate.outdated
-          ? `the approval of wave ${current + 1} of ${total} no longer matches its plan; waiting for an approval of ${gate.digest}`
-          : `wave ${current + 1} of ${total} awaits approval (digest ${gate.digest})`,
+        gate.unverified
+          ? `the approval of wave ${current + 1} of ${total} by ${gate.unverified.approval.by} is not verified: ${gate.unverified.reason}`
+          : gate.outdated
+            ? `the approval of wave ${current + 1} of ${total} no longer matches its plan; waiting for an approval of ${gate.digest}`
+            : `wave ${current + 1} of ${total} awaits approval (digest ${gate.digest})`,
       );
       // Earlier waves (their stragglers catching up) go on; the gated wave and later ones wait.
       this.hold(holds, heldMembers, (k) => (k >= current ? b : undefined), current);
       verdict = {
         reason,
         message: this.approvalMessage(ev, gate, total) + misnamed(unused),
-        note: gate.outdated ? `wave ${current + 1}/${total}: approval outdated` : `wave ${current + 1}/${total} awaits approval`,
+        note: gate.unverified
+          ? `wave ${current + 1}/${total}: approval not verified`
+          : gate.outdated ? `wave ${current + 1}/${total}: approval outdated` : `wave ${current + 1}/${total} awaits approval`,
       };
     } else if (state === 'current') {
       const waiting = bounds.map((_, k): Blocker | undefined =>
@@ -352,7 +367,8 @@ class WavePass {
       role: this.wm.role,
       members: this.n,
       current: current < 0 ? null : current + 1,
-      state: state === undefined ? 'done' : state === 'current' ? 'rolling-out' : state === 'awaiting-approval' && gates[current]!.outdated ? 'approval-outdated' : state,
+      state: state === undefined ? 'done' : state === 'current' ? 'rolling-out' : state === 'awaiting-approval' && gates[current]!.unverified ? 'approval-unverified'
+        : state === 'awaiting-approval' && gates[current]!.outdated ? 'approval-outdated' : state,
       waves: evals.map((ev, k) => this.waveDetails(ev, k < current || current < 0 ? 'done' : k === current ? state! : 'pending', gates[k])),
       stragglers: this.stragglerNames(current < 0 ? bounds.length : current + 1),
       ...(this.strategy.stragglerAfter !== undefined ? { stragglerAfter: this.strategy.stragglerAfter } : {}),
@@ -497,12 +513,23 @@ class WavePass {
   private gates(): (Gate | undefined)[] {
     const required = new Set(this.strategy.approvalRequired ?? []);
     const approvals = this.ctx.policy?.approvals ?? [];
+    const trust = this.ctx.desired.approvalTrust;
     return this.bounds.map((b) => {
       if (!required.has(b.number)) return undefined;
       const digest = approvalDigest({ target: this.target, wave: b.number, product: this.wm.product, members: this.wm.list.slice(b.start, b.end) });
-      const mine = approvals.filter((a) => a.wave === b.number);
-      const approval = mine.find((a) => a.digest === digest);
-      return { digest, approval, outdated: approval === undefined ? mine[mine.length - 1] : undefined };
+      let approval: Approval | undefined;
+      let unverified: Gate['unverified'];
+      let last: Approval | undefined;
+      approvals.forEach((a, i) => {
+        if (a.wave !== b.number) return;
+        last = a;
+        if (a.digest !== digest || approval !== undefined) return;
+        const verdict = verdictOn(trust, i);
+        if (verdict.verified) approval = a;
+        else unverified ??= { approval: a, reason: verdict.reason ?? 'not verified' };
+      });
+      const outdated = approval === undefined && unverified === undefined ? last : undefined;
+      return { digest, approval, unverified: approval === undefined ? unverified : undefined, outdated };
     });
   }
 
@@ -605,6 +632,10 @@ class WavePass {
 
   private approvalMessage(ev: WaveEval, gate: Gate, total: number): string {
     const add = `add {wave: ${ev.bounds.number}, digest: ${gate.digest}, by: …} to spec.rollout.approvals`;
+    if (gate.unverified) {
+      const { approval, reason } = gate.unverified;
+      return `the approval of wave ${ev.bounds.number} of ${total} by ${approval.by} does not count — ${this.describe(ev, total)}: ${reason}; an approval counts when the commit adding it is signed by a key the approvers file lists for its reviewer, who did not author the change`;
+    }
     if (gate.outdated) {
       return `the approval of wave ${ev.bounds.number} of ${total} by ${gate.outdated.by} (${gate.outdated.digest}) no longer matches its plan — ${this.describe(ev, total)}: its members or version changed; a new approval is needed: ${add}`;
     }
@@ -642,6 +673,10 @@ class WavePass {
               digest: gate.digest,
               approved: gate.approval !== undefined,
               ...(gate.approval !== undefined ? { by: gate.approval.by } : {}),
+              ...(gate.approval !== undefined ? { verified: this.ctx.desired.approvalTrust?.mode === 'verify' } : {}),
+              ...(gate.unverified !== undefined
+                ? { unverified: { by: gate.unverified.approval.by, reason: gate.unverified.reason } }
+                : {}),
               ...(gate.outdated !== undefined ? { outdated: true, approvedDigest: gate.outdated.digest } : {}),
             },
           }

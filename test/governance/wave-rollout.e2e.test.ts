@@ -1,4 +1,5 @@
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentCommand } from '../../controller/agents/agent-command.ts';
@@ -14,6 +15,8 @@ import { planTargets } from '../../reconcilers/plan-targets.ts';
 import { eventually, FakeAgent, startFixture, type Fixture } from '../helpers/controller-fixture.ts';
 import { EXAMPLE_REPO, TempRepo } from '../helpers/git-repo.ts';
 import { loadRevision } from '../helpers/load.ts';
+import { allowedSigners, makeSshKey, signedCommit, type SshKey } from '../helpers/ssh-keys.ts';
+import { parseAllowedSigners } from '../../controller/trust/allowed-signers.ts';
 
 /**
  * End to end (issue 8, items 1 and 2): a controller running in-process on a real Git
@@ -88,11 +91,17 @@ const w360 = (version: string) => [{ product: 'w360-core', version, state: 'runn
 
 describe('a wave rollout governed from Git: halt, retry, approval gate, changed plan', () => {
   let f: Fixture;
+  let keys: string;
+  let bob: SshKey;
   let d1: FullDiskAgent;
   const others: FakeAgent[] = [];
 
   beforeAll(async () => {
-    f = await startFixture({ repo: accountRepo(), agents: ['d1', 'd2', 'd3', 'd4', 'd5'], controller: { statusBranch: STATUS_BRANCH } });
+    keys = mkdtempSync(join(tmpdir(), 'versiond-keys-'));
+    bob = makeSshKey(keys, 'bob');
+    const approvers = parseAllowedSigners(allowedSigners([['bob@example.com', bob]]), join(keys, 'approvers'));
+    f = await startFixture({ repo: accountRepo(), agents: ['d1', 'd2', 'd3', 'd4', 'd5'],
+      controller: { statusBranch: STATUS_BRANCH, approvals: { mode: 'verify', approvers } } });
     d1 = new FullDiskAgent(f.controller.url, 'd1', f.tokens.get('d1')!, w360('4.2.1'));
     for (const id of ['d2', 'd3', 'd4']) others.push(f.agent(id, w360('4.2.1')));
     d1.follow(50);
@@ -101,6 +110,7 @@ describe('a wave rollout governed from Git: halt, retry, approval gate, changed 
   afterAll(async () => {
     d1?.stop();
     await f?.close();
+    rmSync(keys, { recursive: true, force: true });
   });
 
   const live = (): TargetStatus | undefined => f.controller.loop.statusOf(TARGET);
@@ -179,10 +189,22 @@ describe('a wave rollout governed from Git: halt, retry, approval gate, changed 
     expect(wavesOf(planned.result.status).waves[1]!.approval!.digest).toBe(digest);
   });
 
-  it('3. a commit approves that digest: waves 2 and 3 roll out and the account converges', async () => {
+  it('3. an approval anyone could have typed holds the gate; the reviewer\'s signed approval opens it', async () => {
     const retry = /retryFailed: "([^"]+)"/.exec(f.repo.read('accounts/acme.yaml'))![1]!;
-    f.repo.write('accounts/acme.yaml', accountYaml(['d1', 'd2', 'd3', 'd4'], { retryFailed: retry, approvals: `      - { wave: 2, digest: "${digest}", by: ada@example.com, reason: d1 fine for a day }\n` }));
-    const revision = f.repo.commitAll('acme: approve wave 2');
+    const approve = (reason: string) => accountYaml(['d1', 'd2', 'd3', 'd4'], { retryFailed: retry,
+      approvals: `      - { wave: 2, digest: "${digest}", by: bob@example.com, reason: ${reason} }\n` });
+    f.repo.write('accounts/acme.yaml', approve('typed by someone'));
+    const typed = f.repo.commitAll('acme: approve wave 2 (unsigned)');
+    const held = await eventually(() => {
+      const s = committed();
+      return s?.observedRevision === typed && reason(s) === 'ApprovalUnverified' ? s : undefined;
+    }, 15_000, 'the unsigned approval to be refused');
+    expect(held.conditions.find((c) => c.type === 'Reconciling')!.message)
+      .toContain(`the commit adding it (${typed.slice(0, 7)}) is not signed`);
+    for (const a of others) expect(applies(a), a.id).toBe(0);
+
+    f.repo.write('accounts/acme.yaml', approve('d1 fine for a day'));
+    const revision = signedCommit(f.repo, bob, 'acme: approve wave 2', 'bob@example.com');
 
     const converged = await eventually(() => {
       const s = committed();
@@ -190,7 +212,7 @@ describe('a wave rollout governed from Git: halt, retry, approval gate, changed 
     }, 20_000, 'the account to converge');
     expect(converged.summary).toBe('4/4 devices at 4.3.0');
     expect(wavesOf(converged)).toMatchObject({ state: 'done', current: null });
-    expect(wavesOf(converged).waves[1]!.approval).toEqual({ required: true, digest, approved: true, by: 'ada@example.com' });
+    expect(wavesOf(converged).waves[1]!.approval).toEqual({ required: true, digest, approved: true, by: 'bob@example.com', verified: true });
     for (const a of others) expect(applies(a), a.id).toBe(1);
     // the status branch is the audit trail: halted, then waiting for approval, then converged
     const commits = f.repo.git('log', '--reverse', '--format=%H', STATUS_BRANCH, '--', STATUS_FILE).split('\n');
@@ -217,7 +239,7 @@ describe('a wave rollout governed from Git: halt, retry, approval gate, changed 
     expect(waves.waves[1]).toMatchObject({ members: ['d2', 'd3'], approval: { approved: false, outdated: true, approvedDigest: digest } });
     expect(outdated.phase).toBe('Waiting');
     expect(outdated.conditions.find((c) => c.type === 'Reconciling')!.message).toContain(
-      `the approval of wave 2 of 3 by ada@example.com (${digest}) no longer matches its plan — wave 2 of 3 (2 devices → 4.3.0): its members or version changed; a new approval is needed: add {wave: 2, digest: ${fresh}, by: …}`,
+      `the approval of wave 2 of 3 by bob@example.com (${digest}) no longer matches its plan — wave 2 of 3 (2 devices → 4.3.0): its members or version changed; a new approval is needed: add {wave: 2, digest: ${fresh}, by: …}`,
     );
     await new Promise((r) => setTimeout(r, 300));
     expect(applies(d5)).toBe(0);

@@ -5,6 +5,7 @@ import { approvalDigest } from '../../reconcilers/governance/approval-digest.ts'
 import { durationMs, maxWaveCount, planWaves } from '../../reconcilers/governance/wave-plan.ts';
 import { MemberLocator, wavesStep, type WavesDetails } from '../../reconcilers/governance/waves.ts';
 import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
+import type { ApprovalTrust } from '../../reconcilers/model/approval-trust.ts';
 import type { AccountSpec, CountOrPercent, DomainSpec, RolloutPolicy } from '../../reconcilers/model/desired.ts';
 import type { CommandResult } from '../../reconcilers/observed.ts';
 import { RECONCILERS } from '../../reconcilers/registry.ts';
@@ -64,8 +65,11 @@ function fleet(devices: readonly string[], version: string, over: Record<string,
   return out;
 }
 
-function plan(spec: AccountSpec, agents: Record<string, AgentSpec>, previous?: TargetStatus, now = NOW): ReconcileResult {
-  return RECONCILERS.Account!(input(desired('Account', 'acme', spec), RELEASES), observed(agents, VERIFIED), previous, now);
+/** Approvals count as written here (their provenance is tested in test/trust/); `trust` overrides. */
+function plan(spec: AccountSpec, agents: Record<string, AgentSpec>, previous?: TargetStatus, now = NOW,
+  trust: ApprovalTrust | null = { mode: 'as-written' }): ReconcileResult {
+  const d = { ...input(desired('Account', 'acme', spec), RELEASES), ...(trust ? { approvalTrust: trust } : {}) };
+  return RECONCILERS.Account!(d, observed(agents, VERIFIED), previous, now);
 }
 
 const cmds = (r: ReconcileResult): string[] => r.commands.map((c) => `${c.action} ${c.member}`);
@@ -398,7 +402,7 @@ describe('approval gates: a gated wave starts only once its exact plan is approv
     expect(digestOf(early, 2)).toBe(digest2);
     const approved = plan(account(FOUR, gated([{ wave: 2, digest: digest2, by: 'ada@example.com' }])), wave1Done);
     expect(cmds(approved)).toEqual(['apply ws-02']);
-    expect(waves(approved).waves[1]!.approval).toEqual({ required: true, digest: digest2, approved: true, by: 'ada@example.com' });
+    expect(waves(approved).waves[1]!.approval).toEqual({ required: true, digest: digest2, approved: true, by: 'ada@example.com', verified: false });
     expect(waves(approved).current).toBe(2);
   });
 
@@ -449,6 +453,37 @@ describe('approval gates: a gated wave starts only once its exact plan is approv
     expect(r.status.phase).toBe('Converged');
     expect(waves(r).waves[1]!.approval).toMatchObject({ approved: false });
     expect(waves(r).state).toBe('done');
+  });
+
+  it('an approval that cannot be traced to its reviewer does not open the gate, and says why', () => {
+    const approvals = [{ wave: 2, digest: digest2, by: 'bob@example.com' }];
+    const why = 'the commit adding it (1a2b3c4) is signed by carol@example.com, not by bob@example.com';
+    const r = plan(account(FOUR, gated(approvals)), wave1Done, undefined, NOW,
+      { mode: 'verify', verdicts: [{ verified: false, reason: why }] });
+    expect(cmds(r)).toEqual([]);
+    expect(condition(r, 'Reconciling')).toMatchObject({ reason: 'ApprovalUnverified' });
+    expect(condition(r, 'Reconciling').message).toContain(`by bob@example.com does not count — wave 2 of 3 (1 device → 4.3.0): ${why}`);
+    expect(blockerOf(r, 'ws-02')).toMatchObject({ reason: 'ApprovalUnverified' });
+    expect(waves(r).state).toBe('approval-unverified');
+    expect(waves(r).waves[1]!.approval).toMatchObject({ approved: false, unverified: { by: 'bob@example.com', reason: why } });
+  });
+
+  it('a verified approval opens the gate even when an unverified one for the same digest comes first', () => {
+    const approvals = [{ wave: 2, digest: digest2, by: 'mallory@example.com' }, { wave: 2, digest: digest2, by: 'bob@example.com' }];
+    const r = plan(account(FOUR, gated(approvals)), wave1Done, undefined, NOW,
+      { mode: 'verify', verdicts: [{ verified: false, reason: 'not signed' }, { verified: true }] });
+    expect(cmds(r)).toEqual(['apply ws-02']);
+    expect(waves(r).waves[1]!.approval).toEqual({ required: true, digest: digest2, approved: true, by: 'bob@example.com', verified: true });
+  });
+
+  it.each([
+    { name: 'no trust at all (no approvers file)', trust: null, why: 'versiond runs without an approvers file' },
+    { name: 'a verdict missing for the entry', trust: { mode: 'verify', verdicts: [] } as ApprovalTrust, why: 'its history was not read' },
+  ])('unknown is not yes: $name holds the gate', ({ trust, why }) => {
+    const r = plan(account(FOUR, gated([{ wave: 2, digest: digest2, by: 'bob@example.com' }])), wave1Done, undefined, NOW, trust);
+    expect(cmds(r)).toEqual([]);
+    expect(condition(r, 'Reconciling').reason).toBe('ApprovalUnverified');
+    expect(condition(r, 'Reconciling').message).toContain(why);
   });
 
   it('an approval only counts for its own wave', () => {

@@ -15,6 +15,8 @@ import type { DesiredState } from '../../desired/load-desired-state.ts';
 import type { RepositoryLocation } from '../../git/repository.ts';
 import { RevisionError, resolveRevision } from '../../git/resolve-revision.ts';
 import { readStatusesAt, readStatusFolder, type StatusesRead } from '../../status/read-statuses.ts';
+import { APPROVAL_FLAG_HELP, APPROVAL_FLAG_OPTIONS, approvalPolicy } from '../approval-flags.ts';
+import { ApprovalTrustCache } from '../../trust/approval-trust.ts';
 import { loadRevisions, REVISION_FLAG_HELP, REVISION_FLAG_OPTIONS } from '../load-revisions.ts';
 import { EXIT, oneOf, parseFlags, UsageError, type Command, type Io } from '../usage.ts';
 import { toText as validationText } from './validate.ts';
@@ -35,6 +37,7 @@ version back plans a rollback, as the controller would run it.
 
 Flags:
 ${REVISION_FLAG_HELP}
+${APPROVAL_FLAG_HELP}
   --observed FILE  snapshot of agent reports (schemas/observed-snapshot.schema.json);
                    without it, the plan is made against nothing observed and says so
   --now ISO        the instant to plan for (default: now), e.g. 2026-11-22T10:00:00Z
@@ -64,7 +67,9 @@ export const planCommand: Command = {
       'status-from': { type: 'string' },
       'no-status': { type: 'boolean', default: false },
       format: { type: 'string' },
+      ...APPROVAL_FLAG_OPTIONS,
     });
+    const approvalTrust = new ApprovalTrustCache(approvalPolicy(values));
     if (values['no-status'] && values['status-from'] !== undefined) {
       throw new UsageError('--status-from and --no-status are exclusive');
     }
@@ -106,7 +111,9 @@ export const planCommand: Command = {
     });
 
     const releases = new ReleaseIndex(state.objects.filter((o) => o.kind === 'Release') as never);
+    const gitdir = location.type === 'git' ? location.gitdir : undefined;
     const plans = planTargets({
+      approvalTrust: await approvalTrust.forRevision(state.objects, gitdir, state.revision),
       objects: state.objects,
       releases,
       revision: state.revision,
