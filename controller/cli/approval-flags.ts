@@ -4,7 +4,7 @@
  * ssh-keygen's allowed_signers format and lives outside the repository.
  */
 import { readFileSync } from 'node:fs';
-import { AllowedSignersError, parseAllowedSigners } from '../trust/allowed-signers.ts';
+import { AllowedSignersError, parseAllowedSigners, type AllowedSigners } from '../trust/allowed-signers.ts';
 import type { ApprovalPolicy } from '../trust/approval-trust.ts';
 import { printable } from '../observability/printable.ts';
 import { UsageError } from './usage.ts';
@@ -28,19 +28,24 @@ export function approvalPolicy(values: { approvers?: string | undefined; 'insecu
   }
   if (values['insecure-unverified-approvals']) return { mode: 'as-written' };
   if (file === undefined) return { mode: 'none' };
+  return { mode: 'verify', approvers: readAllowedSigners('--approvers', file) };
+}
+
+/** Reads an allowed_signers file named by `flag`; every problem becomes one usage error naming file and line. */
+export function readAllowedSigners(flag: string, file: string): AllowedSigners {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`--approvers ${printable(file)}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new UsageError(`${flag} ${printable(file)}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
   try {
-    return { mode: 'verify', approvers: parseAllowedSigners(text, file) };
+    return parseAllowedSigners(text, file);
   } catch (err) {
     if (err instanceof AllowedSignersError) {
       const problems = err.problems.map((p) => `${p.file}:${p.line}: ${p.field}: ${p.message}`);
-      throw new UsageError(`--approvers: ${problems.join('; ')}`);
+      throw new UsageError(`${flag}: ${problems.join('; ')}`);
     }
     throw err;
   }

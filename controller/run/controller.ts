@@ -30,6 +30,7 @@ import { StatusSink } from '../status/status-sink.ts';
 import { StatusWriter } from '../status/status-writer.ts';
 import { controllerMetrics, type ControllerMetrics } from './controller-metrics.ts';
 import { GitHealth } from './git-health.ts';
+import type { AllowedSigners } from '../trust/allowed-signers.ts';
 import { ApprovalTrustCache, type ApprovalPolicy } from '../trust/approval-trust.ts';
 import { createControllerServer } from './http-server.ts';
 
@@ -66,6 +67,8 @@ export interface ControllerOptions {
   readonly gitRetryMs?: number;
   /** How approvals are judged (issue 13): against `--approvers`, as written (insecure), or none counts (default). */
   readonly approvals?: ApprovalPolicy;
+  /** Act only on desired revisions signed by a key in this list (`--verify-commits`, issue 13). */
+  readonly verifyCommits?: AllowedSigners;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -268,7 +271,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   }
 
   // ---------------------------------------------------------------- revisions
-  const tracker = new RevisionTracker(gitdir);
+  const tracker = new RevisionTracker(gitdir, options.verifyCommits);
   const sourceTarget = `source/${branch}` as TargetId;
   let sourceStatusPrevious = previous.get(sourceTarget);
   let applied = false;
@@ -342,7 +345,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
         if (outcome.kind === 'unchanged') return;
         if (outcome.kind === 'invalid') {
           const errors = outcome.diagnostics.filter((d) => d.severity === 'error').length;
-          log.warn({ revision: commit, errors }, 'revision is invalid; still acting on the last valid one');
+          const first = outcome.diagnostics.find((d) => d.severity === 'error');
+          log.warn({ revision: commit, errors, first: first?.message }, 'revision is invalid; still acting on the last valid one');
           if (!applied && !restoreTried) await restore(commit);
         } else {
           log.info({ revision: commit, files: outcome.state.stats.files, parsed: outcome.state.stats.parsed }, 'revision applied');
@@ -438,6 +442,15 @@ export async function startController(options: ControllerOptions): Promise<Runni
     await localSource.start();
   }
   log.info({ url, repo: remote ? remoteSource!.url : options.repo, branch, statusBranch: writer.targetBranch, stateDir: options.stateDir }, 'versiond is running');
+  const approvals = options.approvals ?? { mode: 'none' };
+  if (approvals.mode === 'verify') {
+    log.info({ approvers: approvals.approvers.file, keys: approvals.approvers.signers.length }, 'approvals are verified');
+  } else if (approvals.mode === 'as-written') {
+    log.warn({}, 'approvals count as written, unverified (--insecure-unverified-approvals)');
+  } else log.info({}, 'no --approvers: approvals of gated waves do not count');
+  if (options.verifyCommits) {
+    log.info({ file: options.verifyCommits.file }, 'acting only on desired revisions signed by a listed key');
+  }
 
   let stopped: Promise<boolean> | undefined;
   return {

@@ -6,6 +6,9 @@ import { GitTreeSource } from '../desired/git-tree-source.ts';
 import { TreeListingCache } from '../desired/tree-listing-cache.ts';
 import { desiredFingerprint } from './desired-fingerprint.ts';
 import { DesiredRevisionResolver } from './desired-revision.ts';
+import { categoryOf, messageOf } from '../../reconcilers/model/errors.ts';
+import type { AllowedSigners } from '../trust/allowed-signers.ts';
+import { describeSignature, verifyCommit } from '../trust/commit-signature.ts';
 
 export type RevisionOutcome =
   /** A new desired state, valid as a whole: the controller acts on it from now on. */
@@ -40,8 +43,25 @@ export class RevisionTracker {
   private applied: DesiredState | undefined;
   private attempted: { revision: string; diagnostics: readonly Diagnostic[] } | undefined;
 
-  constructor(private readonly gitdir: string) {
+  /** `verify`: act only on desired revisions signed by a key in this list (`--verify-commits`). */
+  constructor(private readonly gitdir: string, private readonly verify?: AllowedSigners) {
     this.revisions = new DesiredRevisionResolver(gitdir);
+  }
+
+  /**
+   * Why `revision` may not be acted on under --verify-commits, else undefined. The desired
+   * revision is checked, not the tip: a commit's signature covers its whole tree, and status
+   * commits above it change nothing the controller reads.
+   */
+  private async unverified(revision: string): Promise<Diagnostic | undefined> {
+    if (this.verify === undefined) return undefined;
+    const sig = await verifyCommit(this.gitdir, revision, this.verify, this.objectCache);
+    if (sig.state === 'good') return undefined;
+    const data = { commit: revision, signature: describeSignature(sig), file: this.verify.file };
+    return {
+      code: 'REVISION_UNVERIFIED', category: categoryOf('REVISION_UNVERIFIED'), severity: 'error',
+      path: '.', line: 1, column: 1, message: messageOf('REVISION_UNVERIFIED', data), data,
+    };
   }
 
   /** Drops isomorphic-git's object cache (pack indexes): after objects went missing or the clone was replaced. */
@@ -63,6 +83,12 @@ export class RevisionTracker {
     const fingerprint = await desiredFingerprint(this.gitdir, commit, this.objectCache);
     if (fingerprint === this.lastFingerprint) return { kind: 'unchanged', revision: commit };
     const revision = await this.revisions.resolve(commit, this.objectCache);
+    const refusal = await this.unverified(revision);
+    if (refusal !== undefined) {
+      this.lastFingerprint = fingerprint;
+      this.attempted = { revision, diagnostics: [refusal] };
+      return { kind: 'invalid', revision, diagnostics: [refusal] };
+    }
     const state = await this.loader.load(new GitTreeSource(this.gitdir, revision, this.trees, this.objectCache));
     this.lastFingerprint = fingerprint;
     if (!state.valid) {
@@ -93,6 +119,8 @@ export class RevisionTracker {
       const within = recorded === head
         || (await git.isDescendent({ fs, gitdir: this.gitdir, oid: head, ancestor: recorded, depth: -1, cache }));
       if (!within) return refused(`not an ancestor of the branch head ${head.slice(0, 7)}`);
+      const refusal = await this.unverified(recorded);
+      if (refusal !== undefined) return refused(refusal.message);
       const state = await this.loader.load(new GitTreeSource(this.gitdir, recorded, this.trees, this.objectCache));
       if (!state.valid) return refused('it is not valid (any more)');
       this.applied = state;

@@ -46,6 +46,23 @@ export function sourceStatus(
       },
     };
   }
+  const refusal = attempted?.diagnostics.find((d) => d.code === 'REVISION_UNVERIFIED');
+  if (attempted && refusal) {
+    const message = `${refusal.message}; still acting on ${applied ? applied.slice(0, 7) : 'no revision'}`;
+    return {
+      target,
+      phase: 'Blocked',
+      conditions: conditionsFor('Blocked', 'RevisionUnverified', message, previous?.conditions, now),
+      observedRevision: applied,
+      summary: message,
+      members: [],
+      details: {
+        lastAppliedRevision: applied,
+        lastAttemptedRevision: attempted.revision,
+        errors: [`${refusal.code}: ${refusal.message}`],
+      },
+    };
+  }
   if (attempted) {
     const errors = attempted.diagnostics.filter((d) => d.severity === 'error');
     const message = `revision ${attempted.revision.slice(0, 7)} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}); still acting on ${applied ? applied.slice(0, 7) : 'no revision'}`;

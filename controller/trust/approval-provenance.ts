@@ -13,7 +13,7 @@
  * nothing: unknown is not yes.
  */
 import git, { type ReadCommitResult } from 'isomorphic-git';
-import * as fs from 'node:fs';
+import { gitFs as fs } from '../git/git-fs.ts';
 import { parse } from 'yaml';
 import type { ApprovalVerdict } from '../../reconcilers/model/approval-trust.ts';
 import type { Approval } from '../../reconcilers/model/desired.ts';

@@ -5,7 +5,7 @@
  * `payload`, which only knows PGP armour and normalises line endings.
  */
 import git from 'isomorphic-git';
-import * as fs from 'node:fs';
+import { gitFs as fs } from '../git/git-fs.ts';
 import { isListed, principalsOf, type AllowedSigners } from './allowed-signers.ts';
 import type { SshPublicKey } from './ssh-public-key.ts';
 import { isSshSignature, parseSshSignature, verifySshSignature } from './sshsig.ts';

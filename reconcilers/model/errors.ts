@@ -147,6 +147,9 @@ export const ERRORS = {
   // -- the Git store (issue 14, item 5)
   GIT_OBJECT_MISSING: code<{ oid: string; repository: string; side: 'desired' | 'status' | 'clone' }>('generic', (d) =>
     `Git object ${d.oid} is missing from ${d.repository} (${GIT_SIDES[d.side]})`),
+  // A desired revision that --verify-commits refuses (issue 13, item 3).
+  REVISION_UNVERIFIED: code<{ commit: string; signature: string; file: string }>('invalid', (d) =>
+    `commit ${d.commit.slice(0, 7)} is ${d.signature}; --verify-commits acts only on commits signed by a key in ${d.file}`),
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -4,7 +4,7 @@ import { createLogger } from '../../observability/logger.ts';
 import { printable } from '../../observability/printable.ts';
 import { startController } from '../../run/controller.ts';
 import { GitTokenError, readGitToken } from '../../source/git-credentials.ts';
-import { APPROVAL_FLAG_HELP, APPROVAL_FLAG_OPTIONS, approvalPolicy } from '../approval-flags.ts';
+import { APPROVAL_FLAG_HELP, APPROVAL_FLAG_OPTIONS, approvalPolicy, readAllowedSigners } from '../approval-flags.ts';
 import { resolveStateDir } from '../state-dir.ts';
 import { EXIT, oneOf, parseFlags, UsageError, type Command, type Io } from '../usage.ts';
 
@@ -44,6 +44,8 @@ Flags:
   --artifact-mirror URL    fetch release packages from this mirror (\`<URL>/<host>/<path>\`)
   --max-report-bytes N     largest agent report accepted (default: 1048576)
 ${APPROVAL_FLAG_HELP}
+  --verify-commits FILE    act only on desired revisions whose commit is signed by a key in
+                           this allowed_signers file; others are refused like invalid ones
   --log-level LEVEL        trace, debug, info (default), warn, error, silent
   --log-format FORMAT      json, or pretty (default: pretty on a terminal, json otherwise);
                            pretty is coloured only on a terminal and without $NO_COLOR
@@ -81,8 +83,11 @@ export const runCommand: Command = {
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       ...APPROVAL_FLAG_OPTIONS,
+      'verify-commits': { type: 'string' },
     });
     const approvals = approvalPolicy(values);
+    const verifyFile = values['verify-commits'];
+    const verifyCommits = verifyFile === undefined ? undefined : readAllowedSigners('--verify-commits', verifyFile);
     const { host, port } = parseListen(values.listen ?? '127.0.0.1:8080');
     const level = oneOf('log-level', values['log-level'], ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const, 'info') as LevelWithSilent;
     const format = values['log-format'] === undefined ? undefined : oneOf('log-format', values['log-format'], ['json', 'pretty'] as const, 'json');
@@ -147,6 +152,7 @@ export const runCommand: Command = {
         ...(values['git-username'] !== undefined ? { gitUsername: values['git-username'] } : {}),
         ...(values['artifact-mirror'] !== undefined ? { artifactMirror: values['artifact-mirror'] } : {}),
         approvals,
+        ...(verifyCommits !== undefined ? { verifyCommits } : {}),
         logger,
       });
     } catch (err) {
