@@ -422,6 +422,25 @@ describe('webhook', () => {
     expect(pushes).toEqual(['refs/heads/main', 'refs/heads/main']);
   });
 
+  it('a replayed delivery is answered 202 and triggers nothing; GitLab authenticates with X-Gitlab-Token', async () => {
+    await startHook(() => {});
+    const body = JSON.stringify({ ref: 'refs/heads/main' });
+    const signed = { 'x-hub-signature-256': `sha256=${sign(body)}`, 'x-github-delivery': 'd-1' };
+    expect((await post(body, signed)).status).toBe(202);
+    const replay = await post(body, signed);
+    expect(replay.status).toBe(202);
+    expect(await replay.json()).toEqual({ accepted: false, duplicate: true });
+    expect((await post(body, { ...signed, 'x-github-delivery': 'd-2' })).status).toBe(202);
+    // a replay with a forged signature is still a 401: the id is remembered only once authenticated
+    expect((await post(body, { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`, 'x-github-delivery': 'd-3' })).status).toBe(401);
+    const gitlab = { 'x-gitlab-event': 'Push Hook', 'x-gitlab-event-uuid': 'g-1' };
+    expect((await post(body, { ...gitlab, 'x-gitlab-token': SECRET })).status).toBe(202);
+    expect((await post(body, { ...gitlab, 'x-gitlab-token': SECRET })).status).toBe(202); // replayed
+    expect((await post(body, { ...gitlab, 'x-gitlab-event-uuid': 'g-2', 'x-gitlab-token': `${SECRET}x` })).status).toBe(401);
+    expect((await post(body, { ...gitlab, 'x-gitlab-event-uuid': 'g-3', 'x-gitlab-token': '' })).status).toBe(401);
+    expect(pushes).toEqual(['refs/heads/main', 'refs/heads/main', 'refs/heads/main']);
+  });
+
   it('a chunked oversized body is cut at the limit with 413', async () => {
     await startHook(() => {});
     let sent = 0;

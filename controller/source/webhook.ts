@@ -9,7 +9,7 @@ export const WEBHOOK_MAX_BYTES = 1024 * 1024;
 export type WebhookHeaders = Readonly<Record<string, string | string[] | undefined>>;
 
 export type WebhookVerdict =
-  | { readonly ok: true; readonly ref?: string }
+  | { readonly ok: true; readonly ref?: string; readonly delivery?: string }
   | { readonly ok: false; readonly status: 401 | 400; readonly reason: string };
 
 /**
@@ -18,7 +18,8 @@ export type WebhookVerdict =
  * The signature is an HMAC-SHA256 of the raw body with the shared secret, hex-encoded, in
  * `X-Hub-Signature-256: sha256=<hex>` (GitHub, also sent by Gitea/Forgejo) or
  * `X-Gitea-Signature: <hex>` / `X-Gogs-Signature: <hex>`. The first of these headers present
- * decides; it is compared in constant time. A missing or bad signature, or an empty secret, is a
+ * decides; it is compared in constant time. Without one, GitLab's `X-Gitlab-Token: <secret>`
+ * is compared in constant time. A missing or bad signature, or an empty secret, is a
  * 401. Only after a valid signature is the body parsed: JSON, or GitHub's form encoding
  * (`payload=<json>`); unparsable is a 400. `ref` (`refs/heads/main`) is returned when the body
  * has one (a ping has none); callers use it only to ignore other branches and never act on the
@@ -43,12 +44,20 @@ export function verifyWebhook(args: { body: Buffer; headers: WebhookHeaders; sec
       given = m[1];
     }
   }
-  if (given === undefined) return { ok: false, status: 401, reason: 'missing signature' };
-
-  const expected = createHmac('sha256', secret).update(body).digest();
-  const actual = Buffer.from(given, 'hex');
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
-    return { ok: false, status: 401, reason: 'bad signature' };
+  if (given === undefined) {
+    // GitLab sends the secret itself, not an HMAC: compared in constant time (as digests, so
+    // its length leaks nothing either).
+    const token = headers.get('x-gitlab-token');
+    if (token === undefined) return { ok: false, status: 401, reason: 'missing signature' };
+    const a = createHmac('sha256', 'x-gitlab-token').update(token).digest();
+    const b = createHmac('sha256', 'x-gitlab-token').update(secret).digest();
+    if (!timingSafeEqual(a, b)) return { ok: false, status: 401, reason: 'bad X-Gitlab-Token' };
+  } else {
+    const expected = createHmac('sha256', secret).update(body).digest();
+    const actual = Buffer.from(given, 'hex');
+    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
+      return { ok: false, status: 401, reason: 'bad signature' };
+    }
   }
 
   let payload: unknown;
@@ -61,8 +70,18 @@ export function verifyWebhook(args: { body: Buffer; headers: WebhookHeaders; sec
     return { ok: false, status: 400, reason: 'body is not a JSON object' };
   }
   const ref = (payload as { ref?: unknown }).ref;
-  return typeof ref === 'string' && ref !== '' ? { ok: true, ref } : { ok: true };
+  const delivery = DELIVERY_HEADERS.map((h) => headers.get(h)).find((v) => v !== undefined && v !== '');
+  return {
+    ok: true,
+    ...(typeof ref === 'string' && ref !== '' ? { ref } : {}),
+    ...(delivery !== undefined ? { delivery: delivery.slice(0, 200) } : {}),
+  };
 }
+
+/** Each forge's id of one delivery; a redelivery by the forge keeps it, so does a replay. */
+const DELIVERY_HEADERS = ['x-github-delivery', 'x-gitea-delivery', 'x-gogs-delivery', 'x-gitlab-event-uuid'];
+/** Delivery ids remembered: a replay only ever triggers a fetch, so a bounded memory is enough. */
+const REMEMBERED_DELIVERIES = 10_000;
 
 function parseBody(body: Buffer, contentType: string | undefined): unknown {
   const text = body.toString('utf8');
@@ -95,6 +114,8 @@ export interface WebhookHandlerOptions {
  * A node:http handler for `POST /v1/hooks/git` (the caller routes the path). Reads the body up
  * to `maxBytes` (413 beyond), verifies it (`verifyWebhook`: 401/400), then answers 202 and calls
  * `onPush(ref)` — which should only *trigger* a fetch — or 204 for a push to another branch.
+ * A delivery id seen before (`X-GitHub-Delivery`, `X-Gitea-Delivery`, `X-Gitlab-Event-UUID`)
+ * is answered 202 and ignored: a replayed request triggers nothing.
  * Other methods get 405. Never throws; `onPush` throwing is a 500.
  */
 export function webhookHandler(
@@ -105,6 +126,7 @@ export function webhookHandler(
   if (!secret) throw new Error('webhookHandler: a shared secret is required');
   const maxBytes = options.maxBytes ?? WEBHOOK_MAX_BYTES;
   const wanted = options.branch === undefined ? undefined : `refs/heads/${options.branch}`;
+  const seen = new Set<string>();
 
   return (req, res) => {
     let answered = false;
@@ -156,6 +178,14 @@ export function webhookHandler(
           if (!verdict.ok) {
             answer(verdict.status, { error: verdict.reason });
             return;
+          }
+          if (verdict.delivery !== undefined) {
+            if (seen.has(verdict.delivery)) {
+              answer(202, { accepted: false, duplicate: true });
+              return;
+            }
+            seen.add(verdict.delivery);
+            if (seen.size > REMEMBERED_DELIVERIES) seen.delete(seen.values().next().value!);
           }
           if (wanted !== undefined && verdict.ref !== undefined && verdict.ref !== wanted) {
             answer(204, null);

@@ -38,6 +38,7 @@ Flags:
   --coalesce SEC           at most one status commit per target per interval (default: 5)
   --resync SEC             reconcile every target at least this often (default: 300)
   --webhook-secret-file F  enable POST /v1/hooks/git, HMAC-verified with this secret
+                           (GitHub, Gitea), or this X-Gitlab-Token (GitLab)
   --git-token-file F       token for an https repository (default: $VERSIOND_GIT_TOKEN)
   --git-username U         user name sent with the token (GitLab: oauth2)
   --poll-interval SEC      fetch interval of a remote repository (default: 15)
