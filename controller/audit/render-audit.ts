@@ -80,7 +80,8 @@ export function renderAuditText(report: AuditReport): string {
         continue;
       }
       const refs = e.references.length > 0 ? `  ${e.references.join(', ')}` : '';
-      lines.push(`  ${when(e.date)}  ${e.commit.slice(0, 7)}  ${person(e.author)}${refs}  ${e.subject}`);
+      const signed = e.signature !== undefined ? `  [${e.signature}]` : '';
+      lines.push(`  ${when(e.date)}  ${e.commit.slice(0, 7)}  ${person(e.author)}${refs}  ${e.subject}${signed}`);
       for (const l of changeLines(e)) lines.push(`      ${l}`);
     }
   }

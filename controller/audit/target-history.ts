@@ -1,3 +1,5 @@
+import type { AllowedSigners } from '../trust/allowed-signers.ts';
+import { describeSignature, verifyCommit } from '../trust/commit-signature.ts';
 import git from 'isomorphic-git';
 import { parse as parseYaml } from 'yaml';
 import { isKind, type AnyDesiredObject } from '../../reconcilers/model/desired.ts';
@@ -55,6 +57,8 @@ export interface DesiredEvent {
   readonly references: readonly string[];
   readonly merge: boolean;
   readonly changes: readonly DesiredTargetChange[];
+  /** Who signed the commit (`signed by alice@example.com (SHA256:…)`, `not signed`), when asked with a signers list. */
+  readonly signature?: string;
 }
 
 export interface StatusTargetEntry {
@@ -98,6 +102,8 @@ export interface TargetHistoryOptions {
   readonly target?: string;
   /** isomorphic-git's object cache (packfile indexes), shared across reads. */
   readonly cache?: object;
+  /** Check each desired change's commit signature against this list (`audit --verify-commits`). */
+  readonly signers?: AllowedSigners;
 }
 
 interface TreeEntry {
@@ -150,6 +156,9 @@ export async function readTargetHistory(options: TargetHistoryOptions): Promise<
     if (after.folders.some((f, i) => f !== before.folders[i])) lastDesired = c.oid;
     if (lastDesired !== undefined) desiredAt.set(c.oid, lastDesired);
     let event = await commitEvent(gitdir, reader, c, before, after, options.target, cache);
+    if (event?.type === 'desired' && options.signers !== undefined) {
+      event = { ...event, signature: describeSignature(await verifyCommit(gitdir, c.oid, options.signers, cache)) };
+    }
     if (event?.type === 'status' && event.revision !== null) {
       const revision = desiredAt.get(event.revision) ?? event.revision;
       if (revision !== event.revision) event = { ...event, revision };

@@ -3,6 +3,7 @@ import { renderAuditJson, renderAuditText } from '../../audit/render-audit.ts';
 import { readTargetHistory } from '../../audit/target-history.ts';
 import { locateRepository, RepositoryNotFoundError } from '../../git/repository.ts';
 import { resolveRevision, RevisionError } from '../../git/resolve-revision.ts';
+import { readAllowedSigners } from '../approval-flags.ts';
 import { EXIT, oneOf, parseFlags, UsageError, type Command, type Io } from '../usage.ts';
 
 const KIND_IDS = KINDS.map((k) => k.toLowerCase());
@@ -25,6 +26,9 @@ Flags:
   --target KIND/NAME one target only, kind in lower case: ${KIND_IDS.map((k) => `${k}/…`).join(', ')}
   --since DATE       only commits that landed at or after DATE: 2026-11-20 (midnight UTC)
                      or 2026-11-20T09:00:00Z
+  --verify-commits FILE
+                     show who signed each desired change, checked against this
+                     allowed_signers file (as \`run --verify-commits\` does)
   --format FORMAT    text (default) or json
   -h, --help         this help
 
@@ -42,7 +46,10 @@ export const auditCommand: Command = {
       target: { type: 'string' },
       since: { type: 'string' },
       format: { type: 'string' },
+      'verify-commits': { type: 'string' },
     });
+    const signersFile = values['verify-commits'];
+    const signers = signersFile === undefined ? undefined : readAllowedSigners('--verify-commits', signersFile);
     const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
     const target = values.target === undefined ? undefined : checkTarget(values.target);
     const since = values.since === undefined ? undefined : parseSince(values.since);
@@ -75,6 +82,7 @@ export const auditCommand: Command = {
       cache,
       ...(since !== undefined ? { since } : {}),
       ...(target !== undefined ? { target } : {}),
+      ...(signers !== undefined ? { signers } : {}),
     });
     const report = { ...history, branch };
     io.stdout.write(format === 'json' ? renderAuditJson(report) : renderAuditText(report));
