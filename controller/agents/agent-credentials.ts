@@ -1,6 +1,6 @@
 import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { syncDirectory } from '../fs/sync-directory.ts';
-import { readFileSync, type Stats } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,8 +36,6 @@ interface AgentRecord {
 }
 
 export interface AgentCredentialsOptions {
-  /** Least time between two looks at agents.json triggered by `authenticate` (default 1 s). */
-  readonly refreshIntervalMs?: number;
   readonly now?: () => number;
   /**
    * A changed agents.json that cannot be read while the controller runs: the last good
@@ -56,8 +54,8 @@ export interface AgentCredentialsOptions {
  * One instance serves the running controller (`authenticate`, on the hot path) while
  * `versiond agents add|remove` change the file from other processes: writes are atomic
  * renames under an O_EXCL lock file, and the controller looks at the file's identity (inode,
- * size, mtime) at most once a second, so an added agent is let in, and a rotated or removed
- * token shut out, without a restart.
+ * size, mtime) on every request, so an added agent is let in, and a rotated or removed token
+ * shut out, from the very next request and without a restart.
  *
  * Memory: one record and two Map entries per agent, the hash string shared by both maps —
  * about 400 bytes per agent (test/agents/agent-credentials.test.ts measures 100,000).
@@ -66,7 +64,6 @@ export class AgentCredentials {
   readonly stateDir: string;
   readonly file: string;
   private readonly lockFile: string;
-  private readonly refreshIntervalMs: number;
   private readonly now: () => number;
   private readonly onRefreshError: (err: Error) => void;
   private readonly lockWaitMs: number;
@@ -80,18 +77,14 @@ export class AgentCredentials {
   private rejectedSignature: string | undefined;
   /** Bumped on every install, so a slow re-read never overwrites what a newer one installed. */
   private generation = 0;
-  private lastLook: number;
-  private looking = false;
 
   private constructor(stateDir: string, options: AgentCredentialsOptions) {
     this.stateDir = stateDir;
     this.file = join(stateDir, AGENTS_FILE);
     this.lockFile = `${this.file}.lock`;
-    this.refreshIntervalMs = options.refreshIntervalMs ?? 1000;
     this.now = options.now ?? Date.now;
     this.onRefreshError = options.onRefreshError ?? ((err) => process.emitWarning(err.message, 'VersiondAgentsWarning'));
     this.lockWaitMs = options.lockWaitMs ?? 10_000;
-    this.lastLook = this.now();
   }
 
   /** Reads `<stateDir>/agents.json` (absent: no agents yet). A malformed file is an error naming it, never "no agents". */
@@ -109,12 +102,12 @@ export class AgentCredentials {
   /**
    * Whether `authorization` (`Bearer <token>`) proves to be agent `agentId`: `ok`; a token of
    * another agent: `forbidden`; a missing, malformed or unknown token: `unauthenticated`.
-   * Synchronous, no I/O: one SHA-256 and two Map look-ups. Once per refresh interval it also
-   * starts a look at agents.json in the background, so revocations reach a running
-   * controller even if nothing else ever calls `refreshIfChanged`.
+   * Synchronous: one stat of agents.json, one SHA-256 and two Map look-ups. The stat makes a
+   * revoked or rotated token fail from the very next request, however long the controller was
+   * idle (issue 13): a changed file is re-read before the request is judged.
    */
   authenticate(agentId: string, authorization: string | undefined): AuthVerdict {
-    if (!this.looking && this.now() - this.lastLook >= this.refreshIntervalMs) this.lookInBackground();
+    this.syncIfChanged();
     const token = bearerToken(authorization);
     if (token === undefined) return 'unauthenticated';
     // One-shot hash (Node >= 20.12): a third cheaper than createHash on the report path.
@@ -126,6 +119,27 @@ export class AgentCredentials {
     const own = this.agents.get(agentId);
     if (own !== undefined && timingSafeEqual(digest, Buffer.from(own.tokenSha256, 'hex'))) return 'ok';
     return this.ownerByHash.has(digest.toString('hex')) ? 'forbidden' : 'unauthenticated';
+  }
+
+  /** Whether `agentId` is registered now (a client certificate proves who, this says whether it may). */
+  isRegistered(agentId: string): boolean {
+    this.syncIfChanged();
+    return this.agents.has(agentId);
+  }
+
+  /** `refreshIfChanged`, synchronously: a stat per call, a read only when the file changed. */
+  private syncIfChanged(): void {
+    let current: string | undefined;
+    try {
+      current = signatureOfSync(this.file);
+      if (current === this.signature || current === this.rejectedSignature) return;
+      const text = current === 'absent' ? undefined : readFileSync(this.file, 'utf8');
+      const agents = text === undefined ? new Map<string, AgentRecord>() : parseAgentsFile(this.file, text);
+      this.install(agents, current);
+    } catch (err) {
+      this.rejectedSignature = current;
+      this.onRefreshError(err instanceof AgentsFileError ? err : new AgentsFileError(`cannot read ${this.file}: ${(err as Error).message}`));
+    }
   }
 
   /**
@@ -186,17 +200,6 @@ export class AgentCredentials {
     return [...this.agents]
       .map(([id, record]) => ({ id, createdAt: record.createdAt }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
-
-  private lookInBackground(): void {
-    this.looking = true;
-    this.lastLook = this.now();
-    // refreshIfChanged reports file problems itself; anything else (a bug) must not become an unhandled rejection.
-    this.refreshIfChanged()
-      .catch((err: unknown) => this.onRefreshError(err as Error))
-      .finally(() => {
-        this.looking = false;
-      });
   }
 
   /**
@@ -284,6 +287,15 @@ function sha256Hex(token: string): string {
 
 function signatureOf(st: Stats): string {
   return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+function signatureOfSync(file: string): string {
+  try {
+    return signatureOf(statSync(file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw err;
+  }
 }
 
 async function fileSignature(file: string): Promise<string> {

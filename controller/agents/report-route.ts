@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientIdentity } from '../http/tls.ts';
 import { parseReport, type AgentReport } from './agent-report.ts';
 import type { ObservedInventory } from './inventory.ts';
 import type { Mailbox } from './mailbox.ts';
@@ -12,8 +13,8 @@ export type AuthVerdict = 'ok' | 'unauthenticated' | 'forbidden';
 /** Who may report as whom: each agent proves its identity with its own token. */
 export interface Authenticator {
   authenticate(agentId: string, authorization: string | undefined): AuthVerdict;
-  /** Re-reads the credential file if another process (`versiond agents add`) changed it. */
-  refreshIfChanged?(): Promise<boolean>;
+  /** Whether `agentId` is registered (`versiond agents add`): a client certificate alone is not enough. */
+  isRegistered(agentId: string): boolean;
 }
 
 export interface ReportRouteOptions {
@@ -66,7 +67,6 @@ export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage,
   const maxBytes = options.maxBytes ?? REPORT_MAX_BYTES;
   const outcome = options.onOutcome ?? (() => {});
   const budget = new ReportBudget({ ...defaultReportBudget(maxBytes), ...options.budget });
-  let lastRefresh = 0;
 
   const refuse = (
     req: IncomingMessage,
@@ -81,31 +81,27 @@ export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage,
     sendError(req, res, status, error, message, extra, headers);
   };
 
-  let refreshing: Promise<unknown> | undefined;
-  /** Synchronous on the hot path; a promise only for an unknown token, when the file is looked at again. */
-  const authenticate = (agentId: string, header: string | undefined): AuthVerdict | Promise<AuthVerdict> => {
-    const verdict = options.credentials.authenticate(agentId, header);
-    if (verdict !== 'unauthenticated' || !options.credentials.refreshIfChanged || header === undefined) return verdict;
-    // An agent added by `versiond agents add` while we run: look at the file again. Every
-    // unknown token that arrives meanwhile waits for that same look (a fleet registered at
-    // once is let in together); a new look starts at most every 250 ms, so a client spraying
-    // unknown tokens cannot make us stat the file per request.
-    if (refreshing === undefined) {
-      if (options.now() - lastRefresh < 250) return verdict;
-      lastRefresh = options.now();
-      refreshing = options.credentials.refreshIfChanged().finally(() => (refreshing = undefined));
-    }
-    return refreshing.then(() => options.credentials.authenticate(agentId, header));
-  };
-
   return (req, res, agentId) => {
     void (async () => {
       if (req.method !== 'POST') return refuse(req, res, 405, 'METHOD_NOT_ALLOWED', 'use POST', {}, { allow: 'POST' });
       if (options.stopping?.()) return refuse(req, res, 503, 'SHUTTING_DOWN', 'the controller is stopping; report again later');
-      const pending = authenticate(agentId, req.headers.authorization);
-      const verdict = typeof pending === 'string' ? pending : await pending;
-      if (verdict === 'unauthenticated') return refuse(req, res, 401, 'UNAUTHENTICATED', 'missing or unknown agent token');
-      if (verdict === 'forbidden') return refuse(req, res, 403, 'FORBIDDEN', `this token is not agent ${agentId}'s`);
+      // A client certificate (--tls-client-ca) names its agent: CN or a SAN equal to the id in
+      // the path. With one, a token is optional — but a token sent must still be right.
+      const cert = clientIdentity(req.socket);
+      if (cert.state === 'invalid') return refuse(req, res, 401, 'UNAUTHENTICATED', cert.why);
+      if (cert.state === 'valid' && !cert.names.includes(agentId)) {
+        const names = cert.names.length > 0 ? cert.names.join(', ') : 'no name';
+        return refuse(req, res, 403, 'FORBIDDEN', `the client certificate is for ${names}, not agent ${agentId}`);
+      }
+      if (cert.state === 'valid' && !options.credentials.isRegistered(agentId)) {
+        return refuse(req, res, 403, 'FORBIDDEN', `agent ${agentId} is not registered (versiond agents add ${agentId})`);
+      }
+      if (cert.state !== 'valid' || req.headers.authorization !== undefined) {
+        // Synchronous: the credentials look at agents.json on every call (a revoked token fails at once).
+        const verdict = options.credentials.authenticate(agentId, req.headers.authorization);
+        if (verdict === 'unauthenticated') return refuse(req, res, 401, 'UNAUTHENTICATED', 'missing or unknown agent token');
+        if (verdict === 'forbidden') return refuse(req, res, 403, 'FORBIDDEN', `this token is not agent ${agentId}'s`);
+      }
       const wait = budget.admit(agentId, options.now());
       if (wait > 0) {
         // Held a while, body unread (Node stops reading it), so that a client ignoring
