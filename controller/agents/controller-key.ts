@@ -15,6 +15,8 @@ export interface ControllerKey {
   readonly publicKeyBase64: string;
   /** The `X-Versiond-Signature` value for `body`: `ed25519=<base64 signature of the raw bytes>`. */
   sign(body: Uint8Array): string;
+  /** The raw 64-byte Ed25519 signature of `data` (for SSH signatures of status commits). */
+  signRaw(data: Uint8Array): Buffer;
 }
 
 /**
@@ -75,6 +77,7 @@ function controllerKeyFromPem(file: string, pem: string): ControllerKey {
     file,
     publicKeyBase64,
     sign: (body) => `ed25519=${sign(null, body, privateKey).toString('base64')}`,
+    signRaw: (data) => sign(null, data, privateKey),
   };
 }
 

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import fetch from 'node-fetch';
 import type { AgentCommand } from './agent-command.ts';
 
@@ -23,6 +24,8 @@ export interface PushDeliveryOptions {
   readonly logger?: PushLogger;
   /** `delivered`, or `failed` after the last attempt (the commands wait in the mailbox). */
   readonly onOutcome?: (agent: string, outcome: 'delivered' | 'failed', attempts: number) => void;
+  /** Also trusted for agents' https endpoints (the CA of --tls-client-ca, which issues agents' certificates). */
+  readonly ca?: Buffer;
 }
 
 /**
@@ -43,9 +46,12 @@ export class PushDelivery {
   private stopped = false;
   private readonly controllers = new Set<AbortController>();
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+  private readonly httpsAgent: HttpsAgent;
 
-  constructor(private readonly options: PushDeliveryOptions) {}
+  constructor(private readonly options: PushDeliveryOptions) {
+    const ca = options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString('utf8')] };
+    this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64, ...ca });
+  }
 
   /** Push `agent`'s pending commands to `endpoint` (coalesced with a push already under way). */
   push(agent: string, endpoint: string): void {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -32,7 +33,10 @@ import { controllerMetrics, type ControllerMetrics } from './controller-metrics.
 import { GitHealth } from './git-health.ts';
 import type { AllowedSigners } from '../trust/allowed-signers.ts';
 import { ApprovalTrustCache, type ApprovalPolicy } from '../trust/approval-trust.ts';
+import { sshPublicKeyLine, type SshSigningKey } from '../trust/ssh-signer.ts';
 import { createControllerServer } from './http-server.ts';
+import type { Server as HttpsServer } from 'node:https';
+import { ReloadingTls, type TlsFiles } from '../http/tls.ts';
 
 export interface ControllerOptions {
   /** A local Git repository (work tree or bare), or an http(s) URL to clone and push to. */
@@ -69,6 +73,10 @@ export interface ControllerOptions {
   readonly approvals?: ApprovalPolicy;
   /** Act only on desired revisions signed by a key in this list (`--verify-commits`, issue 13). */
   readonly verifyCommits?: AllowedSigners;
+  /** Serve HTTPS with these files, re-read when they change; `clientCaFile` lets agents use certificates. */
+  readonly tls?: TlsFiles;
+  /** Plain HTTP on an address other than loopback (tokens then cross the network in clear). */
+  readonly insecureListen?: boolean;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -98,6 +106,18 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const branch = options.branch ?? 'main';
   const reportAfterSeconds = options.reportIntervalSeconds ?? 10;
   const heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? reportAfterSeconds * 3000;
+  const host = options.host ?? '127.0.0.1';
+  // TLS first: a bad certificate file stops the start before anything else happens.
+  const tls = options.tls === undefined ? undefined : new ReloadingTls(options.tls);
+  if (tls !== undefined) {
+    log.info({ cert: options.tls!.certFile, validUntil: tls.notAfter, clientCa: options.tls!.clientCaFile ?? null },
+      'serving HTTPS');
+  } else if (!isLoopback(host) && !options.insecureListen) {
+    throw new Error(`refusing plain HTTP on ${host}: agent tokens would cross the network in clear; `
+      + 'give --tls-cert and --tls-key, or --insecure-listen to accept that');
+  } else if (!isLoopback(host)) {
+    log.warn({ host }, 'serving plain HTTP beyond loopback (--insecure-listen): tokens cross the network in clear');
+  } else log.info({ host }, 'serving plain HTTP on loopback only (no --tls-cert)');
   await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
 
   // ---------------------------------------------------------------- state outside Git
@@ -168,6 +188,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     now,
     logger: log,
     onOutcome: (_agent, outcome) => metrics.commandPushes.inc({ outcome }),
+    ...(options.tls?.clientCaFile !== undefined ? { ca: readFileSync(options.tls.clientCaFile) } : {}),
   });
   const retrying = new Set<string>();
   const artifacts = new ArtifactVerifier({
@@ -191,7 +212,11 @@ export async function startController(options: ControllerOptions): Promise<Runni
     },
   });
 
+  // With --verify-commits, status commits are signed too, so a mirror can verify the whole branch.
+  const signingKey: SshSigningKey | undefined = options.verifyCommits === undefined ? undefined
+    : { publicRaw: Buffer.from(controllerKey.publicKeyBase64, 'base64'), signRaw: (d) => controllerKey.signRaw(d) };
   const writer = new StatusWriter({
+    ...(signingKey !== undefined ? { signingKey } : {}),
     onStaleLock: (path, ageMs) => log.warn({ path, ageSeconds: Math.round(ageMs / 1000) }, 'removed a stale ref lock left by a killed process'),
     gitdir,
     branch,
@@ -206,6 +231,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
   });
   const pusher = remote
     ? new StatusPusher({
+        ...(signingKey !== undefined ? { signingKey } : {}),
         gitdir,
         url: options.repo,
         branch: writer.targetBranch,
@@ -401,16 +427,17 @@ export async function startController(options: ControllerOptions): Promise<Runni
       if (lost !== undefined) return `${lost}; ${actingOn}`;
       return !applied ? 'no valid revision applied yet' : undefined;
     },
-  });
+  }, tls);
+  tls?.watch(server as HttpsServer, (level, msg) => log[level]({}, msg));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', () => {
+    server.listen(options.port ?? 8080, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = `${tls ? 'https' : 'http'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
   // ---------------------------------------------------------------- timers
   const sweep = setInterval(() => {
@@ -449,7 +476,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     log.warn({}, 'approvals count as written, unverified (--insecure-unverified-approvals)');
   } else log.info({}, 'no --approvers: approvals of gated waves do not count');
   if (options.verifyCommits) {
-    log.info({ file: options.verifyCommits.file }, 'acting only on desired revisions signed by a listed key');
+    log.info({ file: options.verifyCommits.file, statusSignedBy: sshPublicKeyLine(signingKey!) },
+      'acting only on desired revisions signed by a listed key; status commits are signed with the controller key');
   }
 
   let stopped: Promise<boolean> | undefined;
@@ -474,6 +502,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         if (pusher) await pusher.push().catch((err: unknown) => log.error({ err: (err as Error).message }, 'final status push failed'));
         await Promise.all([push.stop(), artifacts.stop()]);
         await new Promise<void>((resolve) => {
+          tls?.close();
           server.close(() => resolve());
           server.closeIdleConnections();
         });
@@ -481,4 +510,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
         return committed;
       })()),
   };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host) || host === '[::1]';
 }

@@ -1,4 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { ReloadingTls } from '../http/tls.ts';
 import { sendError, sendJsonText, sendText } from '../http/respond.ts';
 import { PROMETHEUS_CONTENT_TYPE } from '../observability/metrics.ts';
 
@@ -19,8 +22,15 @@ const REPORT_PATH = /^\/v1\/agents\/([^/]+)\/report$/;
  * 30 s); keep-alive stays longer than an agent's report interval so a fleet reuses its
  * connections instead of opening one per report.
  */
-export function createControllerServer(routes: Routes): Server {
-  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+export function createControllerServer(routes: Routes, tls?: ReloadingTls): Server {
+  const limits = { keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 30_000 };
+  const server = tls === undefined
+    ? createServer(limits, handle)
+    : createHttpsServer({ ...limits, ...tls.serverOptions() }, handle);
+  if (tls !== undefined) server.on('tlsClientError', answerPlainHttp);
+  return server;
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     const report = REPORT_PATH.exec(path);
     if (report) {
@@ -56,6 +66,19 @@ export function createControllerServer(routes: Routes): Server {
       default:
         return sendError(req, res, 404, 'NOT_FOUND', `no route ${req.method ?? ''} ${path}`);
     }
-  });
-  return server;
+  }
+}
+
+const PLAIN_HTTP_ANSWER = 'this port speaks HTTPS: use an https:// URL (and --ca to trust the controller)\n';
+
+/**
+ * Plain HTTP sent to the TLS port gets a readable 400 instead of a reset connection, so an
+ * agent configured with http:// says what is wrong. OpenSSL recognises the request line
+ * (ERR_SSL_HTTP_REQUEST); the answer goes to the raw socket under the TLS one.
+ */
+function answerPlainHttp(err: Error & { code?: string }, socket: unknown): void {
+  const raw = (socket as { _parent?: Socket })._parent;
+  if (err.code !== 'ERR_SSL_HTTP_REQUEST' || raw === undefined || typeof raw.end !== 'function') return;
+  raw.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain\r\n`
+    + `Content-Length: ${Buffer.byteLength(PLAIN_HTTP_ANSWER)}\r\n\r\n${PLAIN_HTTP_ANSWER}`);
 }

@@ -28,6 +28,7 @@
  *
  * URLs and errors in logs and thrown messages are redacted (`git-credentials.ts`).
  */
+import { signCommit, type SshSigningKey } from '../trust/ssh-signer.ts';
 import git from 'isomorphic-git';
 import type { GitAuth } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
@@ -55,6 +56,8 @@ export interface StatusPusherOptions {
   readonly backoffMs?: number;
   /** Test hook: runs before every push request. */
   readonly beforePush?: () => Promise<void>;
+  /** Sign a rebuilt status commit with this key (as the status writer signs its own). */
+  readonly signingKey?: SshSigningKey;
 }
 
 /** Pushing failed for good (kept rejected, or refused to rebuild); the message is redacted. */
@@ -80,6 +83,7 @@ export class StatusPusher {
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
   private readonly beforePush: (() => Promise<void>) | undefined;
+  private readonly signingKey: SshSigningKey | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: StatusPusherOptions) {
@@ -94,6 +98,7 @@ export class StatusPusher {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.backoffMs = Math.max(0, options.backoffMs ?? 200);
     this.beforePush = options.beforePush;
+    this.signingKey = options.signingKey;
   }
 
   /** Pushes the local branch; calls run one after the other. 'up-to-date': nothing of ours to push. */
@@ -190,6 +195,7 @@ export class StatusPusher {
           committer: { ...latest.commit.committer, timestamp: now },
         },
       });
+      if (this.signingKey !== undefined) next = await signCommit(this.gitdir, next, this.signingKey);
     }
     const swapped = await swapRef(this.gitdir, ref, local, next);
     this.logger.info(

@@ -52,6 +52,7 @@
  * files as staged deletions/reverts, and a `git commit` from it would revert them. Give
  * the controller its own clone (or a bare one), or use `statusBranch`.
  */
+import { signCommit, type SshSigningKey } from '../trust/ssh-signer.ts';
 import git from 'isomorphic-git';
 import type { TargetStatus } from '../../reconcilers/contract.ts';
 import { parseRawTree } from '../desired/git-tree-source.ts';
@@ -84,6 +85,8 @@ export interface StatusWriterOptions {
   readonly onStaleLock?: (path: string, ageMs: number) => void;
   /** A status commit was made around a lost object: rebuilt from the watched branch, or status/ written again. */
   readonly onRepaired?: (repair: StatusRepair) => void;
+  /** Sign each status commit with this key (SSH signature; on when --verify-commits is). */
+  readonly signingKey?: SshSigningKey;
 }
 
 /** What `onRepaired` is told: the object lost, the status commit made, the watched branch's head it starts from. */
@@ -142,6 +145,7 @@ export class StatusWriter {
   private readonly beforeRefUpdate: (() => Promise<void>) | undefined;
   private readonly onStaleLock: ((path: string, ageMs: number) => void) | undefined;
   private readonly onRepaired: StatusWriterOptions['onRepaired'];
+  private readonly signingKey: SshSigningKey | undefined;
   /** A missing object under status/ met while building: reported once the commit lands. */
   private lostUnderStatus: string | undefined;
 
@@ -165,6 +169,7 @@ export class StatusWriter {
     this.beforeRefUpdate = options.beforeRefUpdate;
     this.onStaleLock = options.onStaleLock;
     this.onRepaired = options.onRepaired;
+    this.signingKey = options.signingKey;
   }
 
   /** The branch status commits go to. */
@@ -301,11 +306,13 @@ export class StatusWriter {
     const tree = await this.updateTree(base.tree, files);
     const seconds = Math.floor(this.now() / 1000);
     const person = { name: this.author.name, email: this.author.email, timestamp: seconds, timezoneOffset: 0 };
-    const oid = await git.writeCommit({
+    const unsigned = await git.writeCommit({
       fs,
       gitdir: this.gitdir,
       commit: { message: commitMessage(changes, newest?.status.observedRevision ?? null), tree, parent: [base.parent], author: person, committer: person },
     });
+    const key = this.signingKey;
+    const oid = key === undefined ? unsigned : await signCommit(this.gitdir, unsigned, key);
     return { base, oid, targets: changes.map((c) => c.next.target) };
   }
 

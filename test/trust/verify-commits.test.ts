@@ -1,9 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseStatusFile } from '../../controller/status/render-status.ts';
+import { loadOrCreateControllerKey } from '../../controller/agents/controller-key.ts';
 import { parseAllowedSigners } from '../../controller/trust/allowed-signers.ts';
+import { verifyCommit } from '../../controller/trust/commit-signature.ts';
+import { sshPublicKeyLine } from '../../controller/trust/ssh-signer.ts';
 import { eventually, startFixture, type Fixture } from '../helpers/controller-fixture.ts';
 import { TempRepo } from '../helpers/git-repo.ts';
 import { allowedSigners, makeSshKey, signedCommit, type SshKey } from '../helpers/ssh-keys.ts';
@@ -70,5 +73,18 @@ describe('a controller that verifies commits', () => {
       15_000, 'the source status to name it');
     expect(f.repo.git('log', '-1', '--format=%s')).not.toBe('alice signs the fix'); // a status commit is on top
     expect(f.controller.loop.revision).toBe(next);
+  });
+
+  it('signs its own status commits with the controller key, so stock git verifies the whole branch', async () => {
+    const key = await loadOrCreateControllerKey(f.stateDir);
+    const line = sshPublicKeyLine({ publicRaw: Buffer.from(key.publicKeyBase64, 'base64'), signRaw: (d) => key.signRaw(d) });
+    const file = join(keys, 'mirror_signers');
+    writeFileSync(file, `${allowedSigners([['alice@example.com', alice]])}versiond@localhost ${line}\n`);
+    const tip = f.repo.git('rev-parse', 'HEAD');
+    expect(f.repo.git('log', '-1', '--format=%an', tip)).toBe('versiond');
+    // git verify-commit runs ssh-keygen -Y verify: exit 0 means a good signature by a listed key
+    f.repo.git('-c', `gpg.ssh.allowedSignersFile=${file}`, 'verify-commit', tip);
+    const mirror = parseAllowedSigners(readFileSync(file, 'utf8'), file);
+    expect(await verifyCommit(join(f.repo.dir, '.git'), tip, mirror)).toMatchObject({ state: 'good', principals: ['versiond@localhost'] });
   });
 });

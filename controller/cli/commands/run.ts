@@ -3,6 +3,7 @@ import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../../observability/logger.ts';
 import { printable } from '../../observability/printable.ts';
 import { startController } from '../../run/controller.ts';
+import type { TlsFiles } from '../../http/tls.ts';
 import { GitTokenError, readGitToken } from '../../source/git-credentials.ts';
 import { APPROVAL_FLAG_HELP, APPROVAL_FLAG_OPTIONS, approvalPolicy, readAllowedSigners } from '../approval-flags.ts';
 import { resolveStateDir } from '../state-dir.ts';
@@ -26,6 +27,13 @@ Flags:
   --status-branch B        commit status to this branch instead of --branch
   --listen HOST:PORT       HTTP address for agents, webhook, /metrics, /healthz, /readyz
                            (default: 127.0.0.1:8080; port 0 picks a free one)
+  --tls-cert FILE          serve HTTPS with this PEM certificate (chain), re-read when it
+                           changes: a renewal needs no restart
+  --tls-key FILE           its PEM private key
+  --tls-client-ca FILE     agents may authenticate with a client certificate from this CA:
+                           its CN or a SAN must be the agent id (a token is then optional);
+                           also trusted for agents' own https endpoints
+  --insecure-listen        allow plain HTTP on an address other than loopback
   --state-dir DIR          agent token hashes, the controller key, package cache, clones
                            (default: $VERSIOND_STATE_DIR, else $XDG_STATE_HOME/versiond,
                            else ~/.local/state/versiond) — never inside the Git repository
@@ -85,7 +93,12 @@ export const runCommand: Command = {
       'log-format': { type: 'string' },
       ...APPROVAL_FLAG_OPTIONS,
       'verify-commits': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-client-ca': { type: 'string' },
+      'insecure-listen': { type: 'boolean', default: false },
     });
+    const tls = tlsFiles(values['tls-cert'], values['tls-key'], values['tls-client-ca']);
     const approvals = approvalPolicy(values);
     const verifyFile = values['verify-commits'];
     const verifyCommits = verifyFile === undefined ? undefined : readAllowedSigners('--verify-commits', verifyFile);
@@ -154,6 +167,8 @@ export const runCommand: Command = {
         ...(values['artifact-mirror'] !== undefined ? { artifactMirror: values['artifact-mirror'] } : {}),
         approvals,
         ...(verifyCommits !== undefined ? { verifyCommits } : {}),
+        ...(tls !== undefined ? { tls } : {}),
+        insecureListen: values['insecure-listen'] ?? false,
         logger,
       });
     } catch (err) {
@@ -197,6 +212,15 @@ function readSecret(file: string): string {
   }
   if (text === '') throw new SecretFileError(`the webhook secret file ${file} is empty`);
   return text;
+}
+
+function tlsFiles(cert: string | undefined, key: string | undefined, clientCa: string | undefined): TlsFiles | undefined {
+  if (cert === undefined && key === undefined) {
+    if (clientCa !== undefined) throw new UsageError('--tls-client-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (cert === undefined || key === undefined) throw new UsageError('--tls-cert and --tls-key go together');
+  return { certFile: cert, keyFile: key, ...(clientCa !== undefined ? { clientCaFile: clientCa } : {}) };
 }
 
 function parseListen(value: string): { host: string; port: number } {
