@@ -1,5 +1,6 @@
 import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { syncDirectory } from '../fs/sync-directory.ts';
+import { schemaMessage } from '../desired/schema-extensions.ts';
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -260,10 +261,11 @@ export function checkAgentId(id: string): void {
 // can never drift apart.
 const NAME_RULE = (() => {
   const common = JSON.parse(readFileSync(new URL('../../schemas/common.schema.json', import.meta.url), 'utf8')) as {
-    $defs: { name: { pattern: string; minLength: number; maxLength: number; 'x-message': string } };
+    $defs: { name: { pattern: string; minLength: number; maxLength: number } };
   };
   const name = common.$defs.name;
-  return { pattern: new RegExp(name.pattern, 'u'), minLength: name.minLength, maxLength: name.maxLength, message: name['x-message'] };
+  const message = schemaMessage('common.schema.json', '/$defs/name');
+  return { pattern: new RegExp(name.pattern, 'u'), minLength: name.minLength, maxLength: name.maxLength, message };
 })();
 
 function agentIdProblem(id: string): string | undefined {

@@ -5,6 +5,7 @@ import addFormatsModule from 'ajv-formats';
 import { KINDS, type Kind } from '../../reconcilers/model/desired.ts';
 import { tryParseVersion } from '../../reconcilers/model/version.ts';
 import type { FieldPath, Finding } from './diagnostics.ts';
+import { extendSchema } from './schema-extensions.ts';
 import { sourceTextAt, type ParsedYaml } from './parse-document.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -39,8 +40,8 @@ let compiled: Readonly<Record<Kind, ValidateFunction>> | undefined;
 const compiledByFile = new Map<string, ValidateFunction>();
 
 /**
- * One ajv for every schema of versiond, with its formats and the `x-message` annotation
- * (a schema's own wording for a failed pattern). `useDefaults` fills the schemas'
+ * One ajv for every schema of versiond, with its formats; the schemas get the controller's
+ * own formats and messages from schema-extensions.ts. `useDefaults` fills the schemas'
  * `default`s, so the schema is the single source of truth for defaults.
  */
 function ajv(): Ajv2020 {
@@ -50,16 +51,24 @@ function ajv(): Ajv2020 {
 
 let fastInstance: Ajv2020 | undefined;
 const fastByFile = new Map<string, ValidateFunction>();
+/** Schema object -> the controller's message for it (ajv gives it back as `parentSchema`). */
+const messages = new WeakMap<object, string>();
 
 function newAjv(explain: boolean): Ajv2020 {
   const a = new Ajv2020({ allErrors: explain, verbose: explain, strict: true, strictRequired: false, useDefaults: true });
   addFormats(a);
-  a.addVocabulary(['x-message']);
   a.addFormat('versiond-version', { type: 'string', validate: (s: string) => tryParseVersion(s).ok });
   a.addFormat('versiond-time-zone', { type: 'string', validate: isTimeZone });
   // Every schema is added (not compiled) up front, so one may refer to another's `$defs`
   // (the observed snapshot reuses the agent protocol's shapes); each is compiled on first use.
-  for (const file of readdirSync(SCHEMA_DIR)) if (file.endsWith('.schema.json')) a.addSchema(readJson(file));
+  // A schema's `$id` is its file name, so refs resolve the same here as from the files.
+  for (const file of readdirSync(SCHEMA_DIR)) {
+    if (!file.endsWith('.schema.json')) continue;
+    const schema = readJson(file);
+    if ((schema as { $id?: unknown }).$id !== file) throw new Error(`schema ${file}: its $id must be "${file}"`);
+    extendSchema(file, schema, messages);
+    a.addSchema(schema);
+  }
   return a;
 }
 
@@ -74,9 +83,8 @@ export function fastSchemaValidator(file: string): ValidateFunction {
   let v = fastByFile.get(file);
   if (!v) {
     fastInstance ??= newAjv(false);
-    const id = (readJson(file) as { $id?: string }).$id;
-    const found = id === undefined ? undefined : fastInstance.getSchema(id);
-    if (!found) throw new Error(`schema ${file} has no $id or is not in schemas/`);
+    const found = fastInstance.getSchema(file);
+    if (!found) throw new Error(`schema ${file} is not in schemas/`);
     fastByFile.set(file, (v = found));
   }
   return v;
@@ -95,9 +103,8 @@ function validators(): Readonly<Record<Kind, ValidateFunction>> {
 export function schemaValidator(file: string): ValidateFunction {
   let v = compiledByFile.get(file);
   if (!v) {
-    const id = (readJson(file) as { $id?: string }).$id;
-    const found = id === undefined ? undefined : ajv().getSchema(id);
-    if (!found) throw new Error(`schema ${file} has no $id or is not in schemas/`);
+    const found = ajv().getSchema(file);
+    if (!found) throw new Error(`schema ${file} is not in schemas/`);
     compiledByFile.set(file, (v = found));
   }
   return v;
@@ -149,7 +156,7 @@ function translate(
 ): Finding | undefined {
   const field = pointerToPath(e.instancePath, root);
   const base = { path: ctx.path, ...(ctx.target !== undefined ? { target: ctx.target } : {}) };
-  const custom = (e.parentSchema as { 'x-message'?: string } | undefined)?.['x-message'];
+  const custom = e.parentSchema !== undefined ? messages.get(e.parentSchema) : undefined;
   switch (e.keyword) {
     case 'if':
       return undefined; // the `then` branch reports the real problem
