@@ -53,7 +53,7 @@ describe('validate: spec.rollout.waves and approvals', () => {
       stragglerAfter: 2d
       approvalRequired: [2, 3]
     approvals:
-      - { wave: 2, digest: "sha256:0123456789abcdef", by: ada@example.com, reason: canary looked fine }
+      - { wave: 2, digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", by: ada@example.com, reason: canary looked fine }
 `,
     );
     expect(found).toEqual([]);
@@ -124,6 +124,21 @@ describe('validate: spec.rollout.waves and approvals', () => {
     ]);
   });
 
+  it('an approval with a short digest (the 16-digit display form) is refused: only the whole SHA-256 counts', async () => {
+    const { state, lines: found } = await validate(
+      ACCOUNT,
+      `  rollout:
+    waves:
+      steps: [1, "100%"]
+      approvalRequired: [2]
+    approvals:
+      - { wave: 2, digest: "sha256:0123456789abcdef", by: ada@example.com }
+`,
+    );
+    expect(state.valid).toBe(false);
+    expect(found.join('\n')).toContain('spec.rollout.approvals[0].digest: must be the whole plan digest, sha256: and 64 hex digits');
+  });
+
   it('an approval of a wave that requires none is a warning: it has no effect, and the revision is still applied', async () => {
     const { state, lines: found, where } = await validate(
       ACCOUNT,
@@ -133,7 +148,7 @@ describe('validate: spec.rollout.waves and approvals', () => {
       approvalRequired: [2]
     approvals:
       - wave: 1
-        digest: "sha256:0123456789abcdef"
+        digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         by: ada@example.com
 `,
     );
@@ -151,7 +166,7 @@ describe('validate: spec.rollout.waves and approvals', () => {
       approvalRequired: [2]
     approvals:
       - wave: 7
-        digest: "sha256:0123456789abcdef"
+        digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
         by: ada@example.com
 `,
     );
@@ -162,14 +177,14 @@ describe('validate: spec.rollout.waves and approvals', () => {
   });
 
   it('an approval on a target without waves: no wave exists', async () => {
-    const { lines: found, where } = await validate(ACCOUNT, `  rollout:\n    approvals:\n      - { wave: 1, digest: "sha256:0123456789abcdef", by: ada@example.com }\n`);
+    const { lines: found, where } = await validate(ACCOUNT, `  rollout:\n    approvals:\n      - { wave: 1, digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", by: ada@example.com }\n`);
     expect(found).toEqual([
       `${where('1', '- { wave:')}: account/acme-w360: spec.rollout.approvals[0].wave: warning: wave 1 does not exist: no waves are declared (spec.rollout.waves); this approval has no effect`,
     ]);
   });
 
   it('an approval on an HACluster: it has no waves', async () => {
-    const { lines: found, where } = await validate(CLUSTER, `  rollout:\n    approvals:\n      - { wave: 2, digest: "sha256:0123456789abcdef", by: ada@example.com }\n`);
+    const { lines: found, where } = await validate(CLUSTER, `  rollout:\n    approvals:\n      - { wave: 2, digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", by: ada@example.com }\n`);
     expect(found).toEqual([
       `${where('2', '- { wave:')}: hacluster/ums-prod: spec.rollout.approvals[0].wave: warning: wave 2 does not exist: a HACluster has no waves (its servers go one at a time, seed 004); this approval has no effect`,
     ]);

@@ -16,7 +16,7 @@ export const SCHEMA_MESSAGES: Readonly<Record<string, Readonly<Record<string, st
     '/$defs/duration': 'must be a duration such as 30m, 4h or 2d',
     '/$defs/countOrPercent/oneOf/1': 'must be a number or a percentage such as 5%',
     '/$defs/approval/properties/digest':
-      'must be a plan digest such as sha256:0123456789abcdef, as versiond plan prints it',
+      'must be the whole plan digest, sha256: and 64 hex digits, as versiond plan prints it',
   },
   'distributionserver.schema.json': {
     '/$defs/schedule/properties/at': 'must be a 24-hour time HH:MM, e.g. "02:30"',

@@ -9,7 +9,7 @@
  * wave progresses, and it changes when — and only when — the wave's members or their version
  * change: then the old approval no longer counts.
  *
- *   digest = "sha256:" + the first 16 hex digits of SHA-256 over the canonical JSON
+ *   digest = "sha256:" + the 64 hex digits of SHA-256 over the canonical JSON
  *     {"members":[{"name":…,"version":…},…],"product":…,"target":…,"wave":…}
  *   (keys sorted, no white space, strings as JSON.stringify writes them).
  *
@@ -28,7 +28,11 @@ export interface WavePlanForApproval {
   readonly members: readonly { readonly name: string; readonly desired: string }[];
 }
 
-export const DIGEST_PATTERN = /^sha256:[0-9a-f]{16}$/;
+/**
+ * The whole SHA-256 (issue 13): 16 hex digits (64 bits) could be matched by a plan crafted to
+ * collide with an approved one. A short form is only ever shown, never accepted.
+ */
+export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 export function approvalDigest(plan: WavePlanForApproval): string {
   // Streamed in chunks: a wave of half a million devices never builds its JSON as one string,
@@ -52,5 +56,5 @@ export function approvalDigest(plan: WavePlanForApproval): string {
     }
   }
   h.update(`${chunk}],"product":${JSON.stringify(plan.product)},"target":${JSON.stringify(plan.target)},"wave":${JSON.stringify(plan.wave)}}`);
-  return `sha256:${h.digest('hex').slice(0, 16)}`;
+  return `sha256:${h.digest('hex')}`;
 }

@@ -140,8 +140,8 @@ describe('an approval naming a wave that does not exist says so at run time (sta
   const policy: RolloutPolicy = {
     waves: { steps: [1, '100%'], approvalRequired: [2] },
     approvals: [
-      { wave: 7, digest: 'sha256:0123456789abcdef', by: 'ada@example.com' },
-      { wave: 1, digest: 'sha256:0123456789abcdef', by: 'bob@example.com' },
+      { wave: 7, digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', by: 'ada@example.com' },
+      { wave: 1, digest: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', by: 'bob@example.com' },
     ],
   };
 
