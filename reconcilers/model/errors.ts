@@ -133,6 +133,8 @@ export const ERRORS = {
     `wave ${d.wave} does not exist: spec.rollout.waves.steps make at most ${d.waves} wave${d.waves === 1 ? '' : 's'} (counting the one implied after a last step below 100%)`),
   APPROVAL_NO_SUCH_WAVE: code<{ wave: number; waves: number; why?: string }>('invalid', (d) =>
     `wave ${d.wave} does not exist: ${d.why ?? (d.waves === 0 ? 'no waves are declared (spec.rollout.waves)' : `spec.rollout.waves.steps make at most ${d.waves} wave${d.waves === 1 ? '' : 's'} (counting the one implied after a last step below 100%)`)}; this approval has no effect`),
+  APPROVAL_UNVERIFIED: code<{ by: string; reason: string }>('invalid', (d) =>
+    `the approval by ${d.by} does not count: ${d.reason}`),
   APPROVAL_NOT_REQUIRED: code<{ wave: number; required: readonly number[] }>('invalid', (d) =>
     `wave ${d.wave} does not require approval (${d.required.length === 0 ? 'no wave does' : `spec.rollout.waves.approvalRequired is [${d.required.join(', ')}]`}); this approval has no effect`),
   WAVES_WITHOUT_MEMBERS: code<{ kind: string; why: string }>('invalid', (d) =>

@@ -1,5 +1,8 @@
 import { KINDS } from '../../../reconcilers/model/desired.ts';
-import { formatDiagnostic } from '../../desired/diagnostics.ts';
+import { compareDiagnostics, formatDiagnostic } from '../../desired/diagnostics.ts';
+import { ApprovalTrustCache } from '../../trust/approval-trust.ts';
+import { approvalDiagnostics } from '../approval-findings.ts';
+import { APPROVAL_FLAG_HELP, APPROVAL_FLAG_OPTIONS, approvalPolicy } from '../approval-flags.ts';
 import type { DesiredState } from '../../desired/load-desired-state.ts';
 import { printableLines, quotePath, safeJson } from '../../observability/printable.ts';
 import { loadRevisions, REVISION_FLAG_HELP, REVISION_FLAG_OPTIONS } from '../load-revisions.ts';
@@ -16,6 +19,8 @@ downgrade across major.minor). Reports every problem at once, one per line:
 
 Flags:
 ${REVISION_FLAG_HELP}
+${APPROVAL_FLAG_HELP}
+                   validate warns of each approval that would not count, and why
   --format FORMAT  text (default) or json
   -h, --help       this help
 
@@ -27,10 +32,20 @@ export const validateCommand: Command = {
   summary: 'check the desired state of a revision (schema and policy), for pull-request checks',
   help: HELP,
   async run(argv: readonly string[], io: Io): Promise<number> {
-    const { values } = parseFlags(argv, { ...REVISION_FLAG_OPTIONS, format: { type: 'string' } });
+    const { values } = parseFlags(argv, { ...REVISION_FLAG_OPTIONS, ...APPROVAL_FLAG_OPTIONS, format: { type: 'string' } });
     const format = oneOf('format', values.format, ['text', 'json'] as const, 'text');
     const repo = values.repo ?? '.';
-    const { state, base } = await loadRevisions('validate', values);
+    const policy = approvalPolicy(values);
+    const loaded = await loadRevisions('validate', values);
+    const { base } = loaded;
+    let state = loaded.state;
+    if (policy.mode === 'verify' && state.valid) {
+      // Approvals that would not count, as warnings: the revision stays valid, the gate stays shut.
+      const gitdir = loaded.location.type === 'git' ? loaded.location.gitdir : undefined;
+      const trust = await new ApprovalTrustCache(policy).forRevision(state.objects, gitdir, state.revision);
+      const extra = await approvalDiagnostics(state, loaded.location, trust);
+      if (extra.length > 0) state = { ...state, diagnostics: [...state.diagnostics, ...extra].sort(compareDiagnostics) };
+    }
 
     if (format === 'json') io.stdout.write(`${safeJson(toJson(state, base), 2)}\n`);
     else io.stdout.write(toText(state, repo, base));
