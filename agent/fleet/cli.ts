@@ -11,7 +11,9 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import type { AgentTls } from '../reference/controller-client.ts';
 import { pino, type Level } from 'pino';
 import { versiondVersion } from '../../controller/cli/version.ts';
 import type { DesiredState } from '../../controller/desired/load-desired-state.ts';
@@ -29,6 +31,7 @@ export const USAGE = `usage: versiond-fleet --controller URL --repo DIR --state-
                       [--observed FILE] [--artifact-mirror URL] [--branch B]
                       [--start desired|previous] [--time-scale X] [--spread SEC] [--no-push]
                       [--stats FILE] [--log-level LEVEL] [--agent-log-level LEVEL]
+                      [--ca FILE] [--cert FILE --key FILE]
 
 Runs one simulated agent per member of every target of the repository's branch, against a
 running controller.
@@ -55,6 +58,8 @@ running controller.
                               the event loop's delay over that second)
   --log-level LEVEL           the fleet's log: fatal, error, warn, info (default), debug, trace
   --agent-log-level LEVEL     the agents' log (default: warn)
+  --ca FILE                   PEM CA certificate to trust for an https:// controller
+  --cert FILE, --key FILE     PEM client certificate for the agents (one SAN per agent id)
   -V, --version               print the version and exit
 `;
 
@@ -84,6 +89,7 @@ interface Args {
   readonly stats?: string;
   readonly level: Level;
   readonly agentLevel: Level;
+  readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
 }
 
 function parse(argv: readonly string[]): Args | 'help' | 'version' {
@@ -107,6 +113,9 @@ function parse(argv: readonly string[]): Args | 'help' | 'version' {
         'no-push': { type: 'boolean' },
         stats: { type: 'string' },
         'log-level': { type: 'string' },
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
         'agent-log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
@@ -158,7 +167,23 @@ function parse(argv: readonly string[]): Args | 'help' | 'version' {
     ...(values.stats !== undefined ? { stats: resolve(values.stats) } : {}),
     level: level('log-level', 'info'),
     agentLevel: level('agent-log-level', 'warn'),
+    tls: tlsFlags(values.ca, values.cert, values.key),
   };
+}
+
+function tlsFlags(ca: string | undefined, cert: string | undefined, key: string | undefined): Args['tls'] {
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError('--cert and --key go together');
+  return {
+    ...(ca !== undefined ? { caFile: resolve(ca) } : {}),
+    ...(cert !== undefined && key !== undefined ? { certFile: resolve(cert), keyFile: resolve(key) } : {}),
+  };
+}
+
+async function readTls(files: Args['tls']): Promise<AgentTls> {
+  const pem = (flag: string, file: string | undefined) => file === undefined ? undefined
+    : readFile(file, 'utf8').catch((err: Error) => Promise.reject(new Error(`${flag} ${file}: ${err.message}`)));
+  const [ca, cert, key] = await Promise.all([pem('--ca', files.caFile), pem('--cert', files.certFile), pem('--key', files.keyFile)]);
+  return { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
 }
 
 /** Runs the fleet until SIGTERM/SIGINT (or `stop` resolves); resolves with the exit code. */
@@ -222,6 +247,7 @@ export async function main(argv: readonly string[], io: CliIo, stop?: Promise<un
       ...(args.controllerStateDir !== undefined ? { controllerStateDir: args.controllerStateDir } : {}),
     });
     fleet = await Fleet.start({
+      tls: await readTls(args.tls),
       controllerUrl: args.controller,
       stateDir: args.stateDir,
       plan,

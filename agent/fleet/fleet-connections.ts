@@ -13,12 +13,15 @@
 import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { KeepAliveAgents } from '../reference/controller-client.ts';
+import type { AgentTls, KeepAliveAgents } from '../reference/controller-client.ts';
+import { rootCertificates } from 'node:tls';
 
 /** Below Node's default server keep-alive timeout (5 s). */
 export const IDLE_SOCKET_MS = 3000;
 
-export function fleetConnections(controllerUrl: string, maxSockets: number, idleMs = IDLE_SOCKET_MS): KeepAliveAgents {
+export function fleetConnections(
+  controllerUrl: string, maxSockets: number, idleMs = IDLE_SOCKET_MS, tls: AgentTls = {},
+): KeepAliveAgents {
   const controller = new URL(controllerUrl);
   const port = Number(controller.port || (controller.protocol === 'https:' ? 443 : 80));
   // `timeout` on an Agent applies to its free sockets: an idle one is destroyed when it fires.
@@ -35,5 +38,9 @@ export function fleetConnections(controllerUrl: string, maxSockets: number, idle
       return toController(socket) && (super.keepSocketAlive(socket) as unknown) !== false;
     }
   }
-  return { http: new Http(options), https: new Https(options) };
+  const secure = {
+    ...(tls.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
+    ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+  };
+  return { http: new Http(options), https: new Https({ ...options, ...secure }) };
 }

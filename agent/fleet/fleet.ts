@@ -19,11 +19,12 @@
  *  - **Events and counters**: what happened (`FleetEvent`), reports by outcome, commands
  *    delivered (by answer or by push) and when the first command for each version arrived.
  */
+import fetch from 'node-fetch';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
 import { Agent, type AgentOptions } from '../reference/agent.ts';
-import type { KeepAliveAgents, ReportOutcome } from '../reference/controller-client.ts';
+import { agentFor, type AgentTls, type KeepAliveAgents, type ReportOutcome } from '../reference/controller-client.ts';
 import { SimulatedDriver } from '../reference/drivers/simulated-driver.ts';
 import type { AgentCommand } from '../reference/protocol.ts';
 import { sameVersion } from '../reference/same-version.ts';
@@ -52,6 +53,8 @@ export interface FleetOptions {
   readonly artifactMirror?: string;
   /** Serve the push endpoint for members the controller may push to (default true). */
   readonly push?: boolean;
+  /** `--ca`, `--cert`, `--key` (PEM contents), for every agent's connections to the controller. */
+  readonly tls?: AgentTls;
   /** The controller's public key for pushes; default: asked of the controller (`GET /v1/controller-key`). */
   readonly controllerKey?: string;
   /** The agents' logger (default: warnings and errors on stderr). */
@@ -130,7 +133,7 @@ export class Fleet {
     private readonly controllerKey: string | undefined,
   ) {
     this.startedAt = Date.now();
-    this.connections = fleetConnections(options.controllerUrl, options.maxSockets ?? 256);
+    this.connections = fleetConnections(options.controllerUrl, options.maxSockets ?? 256, undefined, options.tls);
     this.behaviour = options.behaviour ?? FleetBehaviour.defaults();
     this.log = options.logger ?? pino({ level: 'warn' }, pino.destination(2));
     this.actions = new UnpromptedActions({ members: this.members, onEvent: (e) => this.emit(e) });
@@ -144,9 +147,12 @@ export class Fleet {
    */
   static async start(options: FleetOptions): Promise<Fleet> {
     const registered = await options.tokens.ensure(options.plan.agents.map((a) => a.id));
-    if (registered.length > 0) await waitUntilAdmitted(options.controllerUrl, registered[0]!, options.tokens.get(registered[0]!)!);
+    const probe = fleetConnections(options.controllerUrl, 2, undefined, options.tls);
+    if (registered.length > 0) await waitUntilAdmitted(options.controllerUrl, registered[0]!, options.tokens.get(registered[0]!)!, probe);
     const wantsPush = (options.push ?? true) && options.plan.agents.some((a) => a.push);
-    const key = wantsPush ? (options.controllerKey ?? (await fetchControllerKey(options.controllerUrl, options.logger))) : undefined;
+    const key = wantsPush ? (options.controllerKey ?? (await fetchControllerKey(options.controllerUrl, options.logger, probe))) : undefined;
+    probe.http.destroy();
+    probe.https.destroy();
     const fleet = new Fleet(options, key);
     fleet.rebuildServerIndex(options.plan.agents.map((a) => [a.id, a.duties] as const));
     const n = options.plan.agents.length;
@@ -222,7 +228,9 @@ export class Fleet {
     this.joining = this.joining.then(async () => {
       try {
         const registered = await this.options.tokens.ensure(newcomers.map((a) => a.id));
-        if (registered.length > 0) await waitUntilAdmitted(this.options.controllerUrl, registered[0]!, this.options.tokens.get(registered[0]!)!);
+        if (registered.length > 0) {
+          await waitUntilAdmitted(this.options.controllerUrl, registered[0]!, this.options.tokens.get(registered[0]!)!, this.connections);
+        }
       } catch (err) {
         for (const a of newcomers) this.failedToStart(a.id, err as Error);
         return;
@@ -442,12 +450,17 @@ export class Fleet {
  * which changes nothing (the agent's sequence is untouched). Gives up after `timeoutMs`
  * (the controller may not be running yet; the agents then simply retry).
  */
-async function waitUntilAdmitted(controllerUrl: string, agent: string, token: string, timeoutMs = 5000): Promise<void> {
+async function waitUntilAdmitted(
+  controllerUrl: string, agent: string, token: string, pools: KeepAliveAgents, timeoutMs = 5000,
+): Promise<void> {
   const url = new URL(`v1/agents/${encodeURIComponent(agent)}/report`, controllerUrl.endsWith('/') ? controllerUrl : `${controllerUrl}/`);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: 'probe', signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain' }, body: 'probe',
+        signal: AbortSignal.timeout(2000), agent: agentFor(pools),
+      });
       await res.arrayBuffer();
       if (res.status !== 401 && res.status !== 403) return;
     } catch {
@@ -457,10 +470,12 @@ async function waitUntilAdmitted(controllerUrl: string, agent: string, token: st
   }
 }
 
-async function fetchControllerKey(controllerUrl: string, logger: Logger | undefined): Promise<string | undefined> {
+async function fetchControllerKey(
+  controllerUrl: string, logger: Logger | undefined, pools: KeepAliveAgents,
+): Promise<string | undefined> {
   const url = new URL('v1/controller-key', controllerUrl.endsWith('/') ? controllerUrl : `${controllerUrl}/`);
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000), agent: agentFor(pools) });
     const body = (await res.json()) as { publicKey?: unknown };
     if (res.ok && typeof body.publicKey === 'string') return body.publicKey;
     throw new Error(`HTTP ${res.status}`);

@@ -24,7 +24,7 @@ import { pino, type Logger } from 'pino';
 import { AgentStateStore } from './agent-state.ts';
 import { Backoff } from './backoff.ts';
 import { CommandExecutor, type MachineReport } from './command-executor.ts';
-import { agentFor, ControllerClient, keepAliveAgents, type KeepAliveAgents, type ReportOutcome } from './controller-client.ts';
+import { agentFor, ControllerClient, keepAliveAgents, type AgentTls, type KeepAliveAgents, type ReportOutcome } from './controller-client.ts';
 import type { Driver } from './drivers/driver.ts';
 import { PackageStore } from './package-store.ts';
 import type { AgentCommand, AgentReport } from './protocol.ts';
@@ -50,8 +50,10 @@ export interface AgentOptions {
   readonly id: string;
   /** `http://127.0.0.1:8080`. */
   readonly controllerUrl: string;
-  /** The agent's own bearer token (`vda_…`). */
-  readonly token: string;
+  /** The agent's own bearer token (`vda_…`); absent when `tls.cert` authenticates it. */
+  readonly token?: string;
+  /** `--ca`, `--cert`, `--key`: trust for the controller, the client certificate, and the push endpoint's certificate. */
+  readonly tls?: AgentTls;
   readonly stateDir: string;
   readonly driver: Driver;
   /** pino logger; each line gets `agent: <id>`. Default: JSON on stdout at `info`. */
@@ -111,7 +113,7 @@ export class Agent {
     this.driver = options.driver;
     this.log = (options.logger ?? pino({ level: 'info' })).child({ agent: options.id });
     this.ownsConnections = options.connections === undefined;
-    this.connections = options.connections ?? keepAliveAgents(4);
+    this.connections = options.connections ?? keepAliveAgents(4, options.tls);
     this.backoff = new Backoff({ ...options.backoff, random: options.random ?? seededRandom(seedOf(options.id)) });
     this.intervalMs = options.firstIntervalMs ?? 10_000;
   }
@@ -147,21 +149,28 @@ export class Agent {
       this.client = new ControllerClient({
         controllerUrl: o.controllerUrl,
         agentId: o.id,
-        token: o.token,
+        ...(o.token !== undefined ? { token: o.token } : {}),
         agents: this.connections,
         ...(o.requestTimeoutMs !== undefined ? { timeoutMs: o.requestTimeoutMs } : {}),
       });
       if (o.push !== undefined) {
-        this.pushServer = new PushServer({ agentId: o.id, controllerKey: o.push.controllerKey, onCommands: (c) => this.offer(c), log: this.log, clock: () => this.now() });
+        const tls = o.tls?.cert !== undefined && o.tls.key !== undefined ? { cert: o.tls.cert, key: o.tls.key } : undefined;
+        this.pushServer = new PushServer({
+          agentId: o.id, controllerKey: o.push.controllerKey, onCommands: (c) => this.offer(c), log: this.log,
+          clock: () => this.now(), ...(tls !== undefined ? { tls } : {}),
+        });
         const bound = await this.pushServer.listen(o.push.host, o.push.port);
         const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-        this.advertised = o.push.advertise ?? `http://${host}:${bound.port}`;
+        this.advertised = o.push.advertise ?? `${tls !== undefined ? 'https' : 'http'}://${host}:${bound.port}`;
       }
     } catch (err) {
       this.phase = 'stopped';
       await this.pushServer?.close();
       await state.close();
-      if (this.ownsConnections) this.connections.http.destroy();
+      if (this.ownsConnections) {
+        this.connections.http.destroy();
+        this.connections.https.destroy();
+      }
       throw err;
     }
     this.log.info(
@@ -312,9 +321,17 @@ export class Agent {
       case 'unauthorized': {
         this.healthy = false;
         const delay = this.backoff.longest();
+        const id = this.id;
+        // Say which credential to check: with --cert the controller judges the certificate first.
+        const byCert = this.options.tls?.cert !== undefined;
+        const check = !byCert ? 'the token file'
+          : `--cert (issued by the controller's --tls-client-ca, valid now, naming ${id} as CN or SAN)`
+            + `${this.options.token !== undefined ? ' and the token file' : ''}`;
         this.log.error(
           { status: outcome.status },
-          `the controller refuses this agent's token (${outcome.status} ${outcome.message}): check the token file and that agent ${this.id} is registered (versiond agents add ${this.id}); next attempt in ${seconds(delay)}`,
+          `the controller refuses this agent's ${byCert ? 'client certificate' : 'token'} (${outcome.status} `
+            + `${outcome.message}): check ${check} and that agent ${id} is registered (versiond agents add ${id});`
+            + ` next attempt in ${seconds(delay)}`,
         );
         return delay;
       }

@@ -20,12 +20,16 @@ import { REPORT_SCHEMA } from './protocol.ts';
 import { schemaProblem } from './protocol-validation.ts';
 
 export const USAGE = `usage: versiond-agent --controller URL --id ID --token-file FILE --state-dir DIR
+                      [--ca FILE] [--cert FILE --key FILE]
                       [--driver hooks:DIR|simulated[:FILE]] [--listen HOST:PORT] [--advertise URL]
                       [--controller-key BASE64] [--artifact-mirror URL] [--log-level LEVEL]
 
   --controller URL        the versiond controller (http://127.0.0.1:8080)
   --id ID                 this agent's id (a member's agent, or its name)
-  --token-file FILE       file holding this agent's token (versiond agents add ID)
+  --token-file FILE       file holding this agent's token (versiond agents add ID); optional with --cert
+  --ca FILE               PEM CA certificate to trust for the controller (https://), besides the system's
+  --cert FILE, --key FILE PEM client certificate naming this agent id (CN or SAN) and its key; also the
+                          certificate of the push endpoint, which then serves HTTPS
   --state-dir DIR         where the agent keeps its state and packages (one agent per directory)
   --driver hooks:DIR      run the executables of DIR (inventory, stage, apply, restart, backup,
                           sync, migrate, end-update-mode); default hooks:<state-dir>/hooks
@@ -34,7 +38,7 @@ export const USAGE = `usage: versiond-agent --controller URL --id ID --token-fil
                           "behaviour": {"installMs", "stepMs", "failureRate", "seed", "clockSkewMs",
                           "stuckInUpdateMode", "lieAboutVersion"}}
   --listen HOST:PORT      serve the push endpoint (POST /v1/commands); needs --controller-key
-  --advertise URL         the endpoint URL reported to the controller (default http://HOST:PORT)
+  --advertise URL         the endpoint URL reported to the controller (default http(s)://HOST:PORT)
   --controller-key BASE64 the controller's Ed25519 public key (GET /v1/controller-key)
   --artifact-mirror URL   download packages from this mirror of the vendors' sites
   --log-level LEVEL       fatal, error, warn, info (default), debug, trace
@@ -53,7 +57,8 @@ export interface CliIo {
 interface Parsed {
   readonly controller: string;
   readonly id: string;
-  readonly tokenFile: string;
+  readonly tokenFile?: string;
+  readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
   readonly stateDir: string;
   readonly driver: string;
   readonly push?: PushOptions;
@@ -77,6 +82,9 @@ function parse(argv: readonly string[]): Parsed | 'help' | 'version' {
         'controller-key': { type: 'string' },
         'artifact-mirror': { type: 'string' },
         'log-level': { type: 'string' },
+        ca: { type: 'string' },
+        cert: { type: 'string' },
+        key: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -94,6 +102,13 @@ function parse(argv: readonly string[]): Parsed | 'help' | 'version' {
     return v;
   };
   const controller = need('controller');
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
+  const tls = {
+    ...(values.ca !== undefined ? { caFile: values.ca } : {}),
+    ...(values.cert !== undefined && values.key !== undefined ? { certFile: values.cert, keyFile: values.key } : {}),
+  };
+  // A client certificate names the agent: the token is then optional.
+  const tokenFile = tls.certFile !== undefined && (values['token-file'] ?? '') === '' ? undefined : need('token-file');
   if (!/^https?:\/\//.test(controller) || !URL.canParse(controller)) throw new UsageError(`--controller: ${JSON.stringify(controller)} is not an http(s) URL`);
   const level = (values['log-level'] ?? 'info') as Level;
   if (!LEVELS.includes(level)) throw new UsageError(`--log-level: must be one of ${LEVELS.join(', ')}`);
@@ -115,7 +130,8 @@ function parse(argv: readonly string[]): Parsed | 'help' | 'version' {
   return {
     controller,
     id: need('id'),
-    tokenFile: need('token-file'),
+    ...(tokenFile !== undefined ? { tokenFile } : {}),
+    tls,
     stateDir,
     driver,
     ...(push ? { push } : {}),
@@ -162,15 +178,24 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const log = pino({ level: args.level, base: { agent: args.id, pid: process.pid } });
   let agent: Agent;
   try {
-    const token = (await readFile(args.tokenFile, 'utf8').catch((err: Error) => Promise.reject(new Error(`--token-file ${args.tokenFile}: ${err.message}`)))).trim();
-    if (token === '') throw new Error(`--token-file ${args.tokenFile}: the file is empty`);
+    let token: string | undefined;
+    if (args.tokenFile !== undefined) {
+      const file = args.tokenFile;
+      token = (await readFile(file, 'utf8').catch((err: Error) => Promise.reject(new Error(`--token-file ${file}: ${err.message}`)))).trim();
+      if (token === '') throw new Error(`--token-file ${file}: the file is empty`);
+    }
+    const pem = (flag: string, file: string | undefined) => file === undefined ? undefined
+      : readFile(file, 'utf8').catch((err: Error) => Promise.reject(new Error(`${flag} ${file}: ${err.message}`)));
+    const [ca, cert, key] = await Promise.all([pem('--ca', args.tls.caFile), pem('--cert', args.tls.certFile), pem('--key', args.tls.keyFile)]);
+    const tls = { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
     const driver = await makeDriver(args.driver);
     if (driver instanceof HooksDriver) log.info({ hooks: await driver.presentHooks() }, `hooks in ${driver.dir}`);
     // The agent binds `agent: <id>` to its own lines; the CLI's logger carries it in its base.
     agent = new Agent({
       id: args.id,
       controllerUrl: args.controller,
-      token,
+      ...(token !== undefined ? { token } : {}),
+      tls,
       stateDir: args.stateDir,
       driver,
       logger: pino({ level: args.level, base: { pid: process.pid } }),

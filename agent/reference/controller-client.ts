@@ -6,6 +6,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import fetch from 'node-fetch';
 import { ANSWER_SCHEMA, type AgentReport, type ProtocolError, type ReportAnswer } from './protocol.ts';
 import { schemaProblem } from './protocol-validation.ts';
@@ -28,11 +29,42 @@ export interface KeepAliveAgents {
   readonly https: HttpsAgent;
 }
 
-export function keepAliveAgents(maxSockets = 256): KeepAliveAgents {
+/** TLS material of an agent (`--ca`, `--cert`, `--key`): PEM contents, not paths. */
+export interface AgentTls {
+  /** Trusted besides the system's roots: the CA that issued the controller's certificate. */
+  readonly ca?: string;
+  /** A client certificate naming the agent id (CN or SAN), and its key. */
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+export function keepAliveAgents(maxSockets = 256, tls: AgentTls = {}): KeepAliveAgents {
   return {
     http: new HttpAgent({ keepAlive: true, maxSockets }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets }),
+    https: new HttpsAgent({
+      keepAlive: true, maxSockets,
+      ...(tls.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
+      ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+    }),
   };
+}
+
+/** What a failed TLS connection means, in a sentence that says what to do (codes from node:tls). */
+const TLS_ERRORS: Readonly<Record<string, string>> = {
+  SELF_SIGNED_CERT_IN_CHAIN: "the controller's certificate is not trusted (its CA is not known here): give --ca FILE",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "the controller's certificate is self-signed and not trusted: give --ca FILE",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "the controller's certificate is not trusted (its CA is not known here): give --ca FILE",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "the controller's certificate is not trusted (its CA is not known here): give --ca FILE",
+  CERT_HAS_EXPIRED: "the controller's certificate has expired: it must be renewed",
+  CERT_NOT_YET_VALID: "the controller's certificate is not valid yet (or this machine's clock is wrong)",
+  ERR_TLS_CERT_ALTNAME_INVALID: "the controller's certificate is for another host name than the --controller URL's",
+  EPROTO: 'the TLS handshake failed (an https:// URL to a plain HTTP port?)',
+};
+
+function describeFailure(e: Error & { code?: string; cause?: { code?: string } }): string {
+  const code = e.code ?? e.cause?.code;
+  const text = code !== undefined ? TLS_ERRORS[code] : undefined;
+  return text !== undefined ? `${text} (${code})` : (code ?? e.message);
 }
 
 /** The pool for a URL, in node-fetch's `agent` option form. */
@@ -44,7 +76,8 @@ export interface ControllerClientOptions {
   /** `http://127.0.0.1:8080` (a path prefix is kept). */
   readonly controllerUrl: string;
   readonly agentId: string;
-  readonly token: string;
+  /** Absent when a client certificate authenticates the agent. */
+  readonly token?: string;
   readonly agents: KeepAliveAgents;
   /** One exchange, default 30 s. */
   readonly timeoutMs?: number;
@@ -67,7 +100,10 @@ export class ControllerClient {
     try {
       const res = await fetch(this.reportUrl, {
         method: 'POST',
-        headers: { authorization: `Bearer ${this.options.token}`, 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          ...(this.options.token !== undefined ? { authorization: `Bearer ${this.options.token}` } : {}),
+          'content-type': 'application/json', accept: 'application/json',
+        },
         body: JSON.stringify(report),
         agent: agentFor(this.options.agents),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -76,7 +112,7 @@ export class ControllerClient {
       text = await res.text();
     } catch (err) {
       const e = err as Error & { code?: string; cause?: { code?: string } };
-      const why = timeout.aborted ? `no answer within ${(this.options.timeoutMs ?? 30_000) / 1000} s` : (e.code ?? e.cause?.code ?? e.message);
+      const why = timeout.aborted ? `no answer within ${(this.options.timeoutMs ?? 30_000) / 1000} s` : describeFailure(e);
       return { kind: 'unavailable', message: `${this.reportUrl}: ${why}` };
     }
 
@@ -93,7 +129,8 @@ export class ControllerClient {
     }
 
     const error = parseError(text);
-    const said = error ? `${error.error}: ${error.message}` : `HTTP ${status}`;
+    const plain = text.split('\n', 1)[0]!.trim().slice(0, 200);
+    const said = error ? `${error.error}: ${error.message}` : `HTTP ${status}${plain !== '' ? `: ${plain}` : ''}`;
     if (status === 409) return { kind: 'stale', lastSequence: error?.lastSequence, message: said };
     if (status === 401 || status === 403) return { kind: 'unauthorized', status, message: said };
     if (status >= 500 || status === 429 || status === 408) return { kind: 'unavailable', message: `${this.reportUrl}: ${said}` };

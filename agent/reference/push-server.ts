@@ -16,6 +16,7 @@
 import type { KeyObject } from 'node:crypto';
 import { verifyPushSignature } from '../../controller/agents/controller-key.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ed25519PublicKey } from '../../controller/artifacts/verify-package.ts';
@@ -33,6 +34,8 @@ export interface PushServerOptions {
   readonly log: Logger;
   /** The agent's clock, epoch ms. */
   readonly clock: () => number;
+  /** PEM certificate and key: serve HTTPS. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export class PushServer {
@@ -45,7 +48,10 @@ export class PushServer {
     } catch (err) {
       throw new Error(`--controller-key: ${(err as Error).message}`);
     }
-    this.server = createServer((req, res) => void this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res);
+    // With the agent's certificate, pushes come over HTTPS; the controller checks it against its client CA.
+    this.server = options.tls !== undefined ? createHttpsServer({ ...options.tls, minVersion: 'TLSv1.2' }, handler)
+      : createServer(handler);
     this.server.requestTimeout = 30_000;
     this.server.keepAliveTimeout = 5_000;
   }
