@@ -156,5 +156,5 @@ export function clientIdentity(socket: unknown): ClientIdentity {
     const m = /^(?:DNS|URI|email):(.*)$/.exec(part);
     if (m) names.push(m[1]!);
   }
-  return { state: 'valid', names };
+  return { state: 'valid', names: [...new Set(names)] };
 }
