@@ -8,18 +8,17 @@
  * offline periods, operators, self-updates, members joining) and the agents' warnings. Exit
  * codes: 0 stopped by a signal, 1 could not start (repository, behaviour file, tokens), 2 usage.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import type { AgentTls } from '../reference/controller-client.ts';
 import { pino, type Level } from 'pino';
 import { versiondVersion } from '../../controller/cli/version.ts';
 import type { DesiredState } from '../../controller/desired/load-desired-state.ts';
 import { formatDiagnostic } from '../../controller/desired/diagnostics.ts';
 import { readObservedSnapshot } from '../../controller/plan/observed-file.ts';
 import type { Observed } from '../../reconcilers/observed.ts';
+import type { AgentTls } from '../reference/controller-client.ts';
 import { BehaviourFileError, FleetBehaviour } from './behaviour.ts';
 import { DesiredFollower } from './desired-follower.ts';
 import { Fleet } from './fleet.ts';
@@ -59,7 +58,9 @@ running controller.
   --log-level LEVEL           the fleet's log: fatal, error, warn, info (default), debug, trace
   --agent-log-level LEVEL     the agents' log (default: warn)
   --ca FILE                   PEM CA certificate to trust for an https:// controller
-  --cert FILE, --key FILE     PEM client certificate for the agents (one SAN per agent id)
+  --cert FILE, --key FILE     PEM client certificate for the agents (one DNS SAN per agent id);
+                              bidirectional members' push endpoints serve it too (HTTPS), so
+                              give it serverAuth and IP:127.0.0.1 as well
   -V, --version               print the version and exit
 `;
 
@@ -222,6 +223,8 @@ export async function main(argv: readonly string[], io: CliIo, stop?: Promise<un
     }
   };
   try {
+    // The TLS files first: a wrong path stops the fleet before anything starts.
+    const tls = await readTls(args.tls);
     await mkdir(args.stateDir, { recursive: true, mode: 0o700 });
     const behaviour = args.behaviour !== undefined ? await FleetBehaviour.read(args.behaviour) : FleetBehaviour.defaults();
     const observed = args.observed !== undefined ? await readSnapshot(args.observed) : undefined;
@@ -247,7 +250,7 @@ export async function main(argv: readonly string[], io: CliIo, stop?: Promise<un
       ...(args.controllerStateDir !== undefined ? { controllerStateDir: args.controllerStateDir } : {}),
     });
     fleet = await Fleet.start({
-      tls: await readTls(args.tls),
+      tls,
       controllerUrl: args.controller,
       stateDir: args.stateDir,
       plan,

@@ -13,8 +13,8 @@
 import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { AgentTls, KeepAliveAgents } from '../reference/controller-client.ts';
 import { rootCertificates } from 'node:tls';
+import type { AgentTls, KeepAliveAgents } from '../reference/controller-client.ts';
 
 /** Below Node's default server keep-alive timeout (5 s). */
 export const IDLE_SOCKET_MS = 3000;

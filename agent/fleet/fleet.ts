@@ -53,7 +53,7 @@ export interface FleetOptions {
   readonly artifactMirror?: string;
   /** Serve the push endpoint for members the controller may push to (default true). */
   readonly push?: boolean;
-  /** `--ca`, `--cert`, `--key` (PEM contents), for every agent's connections to the controller. */
+  /** `--ca`, `--cert`, `--key` (PEM contents): every agent's connections, and its push endpoint's certificate. */
   readonly tls?: AgentTls;
   /** The controller's public key for pushes; default: asked of the controller (`GET /v1/controller-key`). */
   readonly controllerKey?: string;
@@ -375,6 +375,8 @@ export class Fleet {
         ...(o.artifactMirror !== undefined ? { artifactMirror: o.artifactMirror } : {}),
         ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
         ...(m.wantsPush && this.controllerKey !== undefined ? { push: { host: '127.0.0.1', port: 0, controllerKey: this.controllerKey } } : {}),
+        // The pool is shared and already has the TLS material; here it is for the push endpoint (HTTPS).
+        ...(o.tls?.cert !== undefined ? { tls: o.tls } : {}),
         onReport: (report, outcome) => {
           this.reports[outcome.kind]++;
           this.reported.set(m.id, report.components);

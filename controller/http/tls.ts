@@ -134,6 +134,18 @@ function readMaterial(files: TlsFiles): Material {
   return { cert, key, ...(ca !== undefined ? { ca } : {}), notAfter: new Date(x509.validTo).toISOString() };
 }
 
+/** OpenSSL's verdicts on a client certificate, as what the agent's admin should check. */
+const CLIENT_CERT_ERRORS: Readonly<Record<string, string>> = {
+  CERT_HAS_EXPIRED: 'it has expired: issue a new one',
+  CERT_NOT_YET_VALID: 'it is not valid yet, or a clock is wrong',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'it is not issued by the --tls-client-ca',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'it is not issued by the --tls-client-ca',
+  UNABLE_TO_GET_ISSUER_CERT: 'it is not issued by the --tls-client-ca',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'it is self-signed, not issued by the --tls-client-ca',
+  SELF_SIGNED_CERT_IN_CHAIN: 'it is not issued by the --tls-client-ca',
+  CERT_SIGNATURE_FAILURE: 'its signature does not verify',
+};
+
 /** What the client's certificate, if any, proves on this connection. */
 export type ClientIdentity =
   | { readonly state: 'none' }
@@ -146,7 +158,9 @@ export function clientIdentity(socket: unknown): ClientIdentity {
   const peer = tls.getPeerCertificate();
   if (peer === null || peer === undefined || Object.keys(peer).length === 0) return { state: 'none' };
   if (tls.authorized !== true) {
-    return { state: 'invalid', why: `client certificate refused: ${String(tls.authorizationError ?? 'not trusted')}` };
+    const code = String(tls.authorizationError ?? 'NOT_TRUSTED');
+    const meaning = CLIENT_CERT_ERRORS[code];
+    return { state: 'invalid', why: `client certificate refused: ${code}${meaning ? ` (${meaning})` : ''}` };
   }
   const names: string[] = [];
   const cn = peer.subject?.CN;

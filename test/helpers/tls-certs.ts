@@ -37,16 +37,19 @@ export class TestCa {
 
   /**
    * A key and certificate for `cn`, with SANs (`DNS:localhost`, `IP:127.0.0.1`, `URI:…`);
-   * `expired` makes one valid only in 2020. Returns the file paths.
+   * `expired` makes one valid only in 2020; `client` makes a client certificate, `client` and
+   * `server` one for both (an agent's, also served by its push endpoint). Returns the file paths.
    */
-  issue(name: string, cn: string, options: { san?: readonly string[]; expired?: boolean; client?: boolean } = {}) {
+  issue(name: string, cn: string,
+    options: { san?: readonly string[]; expired?: boolean; client?: boolean; server?: boolean } = {}) {
     const key = join(this.dir, `${name}.key`);
     const csr = join(this.dir, `${name}.csr`);
     const cert = join(this.dir, `${name}.crt`);
     const ext = join(this.dir, `${name}.ext`);
     this.openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key,
       '-out', csr, '-subj', `/CN=${cn}`);
-    const lines = [`extendedKeyUsage = ${options.client ? 'clientAuth' : 'serverAuth'}`];
+    const usage = [...(options.client ? ['clientAuth'] : []), ...(!options.client || options.server ? ['serverAuth'] : [])];
+    const lines = [`extendedKeyUsage = ${usage.join(',')}`];
     if (options.san && options.san.length > 0) lines.push(`subjectAltName = ${options.san.join(',')}`);
     writeFileSync(ext, `[ext]\n${lines.join('\n')}\n`);
     writeFileSync(join(this.dir, 'serial'), `${(this.serial++).toString(16).padStart(2, '0')}\n`);
