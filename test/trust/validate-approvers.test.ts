@@ -9,7 +9,7 @@ import { allowedSigners, makeSshKey, signedCommit, type SshKey } from '../helper
 // Issue 13, item 2: `validate --approvers` and `plan --approvers` judge approvals as `run` does,
 // so a reviewer sees in the pull request that an approval would not count, and why.
 const FILE = 'accounts/acme-w360.yaml';
-const DIGEST = `sha256:${'ab'.repeat(32)}`;
+let digest = '';
 let keys: string;
 let bob: SshKey;
 let list: string;
@@ -21,7 +21,9 @@ beforeAll(() => {
   list = join(keys, 'approvers');
   writeFileSync(list, allowedSigners([['bob@example.com', bob]]));
   repo = TempRepo.create();
-  const approval = (by: string) => `      - { wave: 2, digest: "${DIGEST}", by: ${by} }\n`;
+  // the plan digest of acme's wave 2, as `versiond plan` prints it for this revision
+  digest = waveApproval(versiond('plan', '--repo', repo.dir, '--format', 'json').stdout).digest as string;
+  const approval = (by: string) => `      - { wave: 2, digest: "${digest}", by: ${by} }\n`;
   repo.edit(FILE, '      approvalRequired: [2]\n', `      approvalRequired: [2]\n    approvals:\n${approval('bob@example.com')}`);
   signedCommit(repo, bob, 'bob approves wave 2', 'bob@example.com');
   repo.edit(FILE, approval('bob@example.com'), approval('bob@example.com') + approval('carol@example.com'));
@@ -53,3 +55,18 @@ it('without --approvers validate says nothing of provenance; a broken approvers 
   expect(bad.status).toBe(2);
   expect(bad.stderr).toContain(`--approvers: ${join(keys, 'broken')}:1: key: the key is not base64`);
 });
+
+it('plan --approvers counts the approval bob signed, and not one signed by a key the file does not list', () => {
+  const counted = waveApproval(versiond('plan', '--repo', repo.dir, '--approvers', list, '--format', 'json').stdout);
+  expect(counted).toEqual({ required: true, digest, approved: true, by: 'bob@example.com', verified: true });
+  const others = join(keys, 'others');
+  writeFileSync(others, allowedSigners([['carol@example.com', makeSshKey(keys, 'carol')]]));
+  const refused = waveApproval(versiond('plan', '--repo', repo.dir, '--approvers', others, '--format', 'json').stdout);
+  expect(refused).toMatchObject({ approved: false, unverified: { by: 'bob@example.com',
+    reason: expect.stringMatching(/^the commit adding it \([0-9a-f]{7}\) is signed by a key not listed \(SHA256:/) } });
+});
+
+function waveApproval(planJson: string): Record<string, unknown> {
+  const plan = JSON.parse(planJson) as { targets: { target: string; rollout?: { waves?: { waves: { approval?: unknown }[] } } }[] };
+  return plan.targets.find((t) => t.target === 'account/acme-w360')!.rollout!.waves!.waves[1]!.approval as Record<string, unknown>;
+}
