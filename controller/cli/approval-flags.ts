@@ -14,14 +14,18 @@ export const APPROVAL_FLAG_OPTIONS = {
   'insecure-unverified-approvals': { type: 'boolean', default: false },
 } as const;
 
-export const APPROVAL_FLAG_HELP = `  --approvers FILE  who may approve gated waves: an allowed_signers file (ssh-keygen(1)),
-                   \`principal key\` per line. An approval counts when the commit adding it
-                   is signed by a key listed for its \`by\`, who did not author the change.
-                   Without it no approval counts.
+export const APPROVAL_FLAG_HELP = `
+  --approvers FILE  who may approve gated waves: an allowed_signers file (ssh-keygen(1)),
+                   one \`principal key\` per line. An approval counts when the commit
+                   adding it is signed by a key listed for its \`by\`, who did not author
+                   the change. Without it no approval counts.
   --insecure-unverified-approvals
-                   count approvals as written, unverified (anyone who can push can type one)`;
+                   count approvals as written, unverified (anyone who can push can type one)`.slice(1);
 
-export function approvalPolicy(values: { approvers?: string | undefined; 'insecure-unverified-approvals'?: boolean | undefined }): ApprovalPolicy {
+export function approvalPolicy(values: {
+  approvers?: string | undefined;
+  'insecure-unverified-approvals'?: boolean | undefined;
+}): ApprovalPolicy {
   const file = values.approvers;
   if (file !== undefined && values['insecure-unverified-approvals']) {
     throw new UsageError('--approvers and --insecure-unverified-approvals are exclusive');

@@ -74,7 +74,8 @@ export class ReloadingTls {
         server.setSecureContext(this.serverOptions());
         log('info', `TLS certificate reloaded from ${this.files.certFile} (valid until ${this.material.notAfter})`);
       } catch (err) {
-        log('error', `TLS files changed but cannot be used, keeping the current certificate: ${(err as Error).message}`);
+        const why = (err as Error).message;
+        log('error', `TLS files changed but cannot be used, keeping the current certificate: ${why}`);
       }
     }, intervalMs);
     this.timer.unref();
@@ -99,7 +100,8 @@ function read(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new TlsConfigError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new TlsConfigError(file, missing ? 'no such file' : (err as Error).message);
   }
 }
 
@@ -114,7 +116,9 @@ function readMaterial(files: TlsFiles): Material {
     throw new TlsConfigError(files.certFile, 'not a PEM certificate');
   }
   try {
-    if (!x509.checkPrivateKey(createPrivateKey(key))) throw new TlsConfigError(files.keyFile, `not the key of ${files.certFile}`);
+    if (!x509.checkPrivateKey(createPrivateKey(key))) {
+      throw new TlsConfigError(files.keyFile, `not the key of ${files.certFile}`);
+    }
   } catch (err) {
     if (err instanceof TlsConfigError) throw err;
     throw new TlsConfigError(files.keyFile, 'not a PEM private key (an encrypted key needs its passphrase removed)');

@@ -109,7 +109,8 @@ export function principalsOf(list: AllowedSigners, key: SshPublicKey, namespace:
 
 /** Whether `principal` may sign with `key` in `namespace` at `time`. Patterns as in ssh_config. */
 export function mayActAs(list: AllowedSigners, principal: string, key: SshPublicKey, namespace: string, time: number) {
-  return list.signers.some((s) => s.key.blob.equals(key.blob) && allows(s, namespace, time) && matchesList(principal, s.principals));
+  return list.signers.some((s) =>
+    s.key.blob.equals(key.blob) && allows(s, namespace, time) && matchesList(principal, s.principals));
 }
 
 /** Whether any line lists this key at all (to tell "unknown key" from "not this person's key"). */

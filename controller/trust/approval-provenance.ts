@@ -69,14 +69,15 @@ async function verifyOne(history: History, input: ProvenanceInput, approval: App
   if (added === undefined) return { verified: false, reason: 'it is not in the revision acted on' };
   const signature = await verifyCommit(input.gitdir, added, input.approvers, input.cache);
   const at = `the commit adding it (${short(added)})`;
-  if (signature.state !== 'good') return { verified: false, commit: added, reason: `${at} is ${describeSignature(signature)}` };
+  const refuse = (reason: string): ApprovalVerdict => ({ verified: false, commit: added, reason });
+  if (signature.state !== 'good') return refuse(`${at} is ${describeSignature(signature)}`);
   const commit = await history.commit(added);
   if (!mayActAs(input.approvers, approval.by, signature.key, 'git', commit.commit.committer.timestamp * 1000)) {
-    return { verified: false, commit: added, reason: `${at} is signed by ${signature.principals.join(', ')}, not by ${approval.by}` };
+    return refuse(`${at} is signed by ${signature.principals.join(', ')}, not by ${approval.by}`);
   }
   const since = await history.previousApprovalOfWave(added, approval.wave, key);
   const own = await history.specChangeAuthoredBy(input.revision, since, approval.by);
-  if (own !== undefined) return { verified: false, commit: added, reason: `${approval.by} authored the change (${short(own)})` };
+  if (own !== undefined) return refuse(`${approval.by} authored the change (${short(own)})`);
   return { verified: true, commit: added };
 }
 

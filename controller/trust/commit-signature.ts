@@ -81,7 +81,9 @@ export function checkSignature(commit: SplitCommit, signers: AllowedSigners): Co
   const fingerprint = parsed.publicKey.fingerprint;
   const principals = principalsOf(signers, parsed.publicKey, 'git', commit.committedAt);
   if (principals.length === 0) {
-    const detail = isListed(signers, parsed.publicKey) ? 'listed, but not for "git" commits at this time' : 'not listed';
+    const detail = isListed(signers, parsed.publicKey)
+      ? 'listed, but not for "git" commits at this time'
+      : 'not listed';
     return { state: 'unknown-key', fingerprint, detail };
   }
   return { state: 'good', fingerprint, key: parsed.publicKey, principals };

@@ -32,7 +32,8 @@ export function sshSign(key: SshSigningKey, message: Buffer, namespace = 'git'):
   const version = Buffer.alloc(4);
   version.writeUInt32BE(1, 0);
   const blob = Buffer.concat([
-    magic, version, sshString(publicBlob(key)), sshString(namespace), sshString(''), sshString(hash), sshString(signature),
+    magic, version, sshString(publicBlob(key)), sshString(namespace), sshString(''), sshString(hash),
+    sshString(signature),
   ]).toString('base64');
   const lines = blob.match(/.{1,70}/g) ?? [];
   return `-----BEGIN SSH SIGNATURE-----\n${lines.join('\n')}\n-----END SSH SIGNATURE-----`;

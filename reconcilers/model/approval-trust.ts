@@ -22,11 +22,13 @@ export type ApprovalTrust =
   | { readonly mode: 'as-written' }
   | { readonly mode: 'verify'; readonly verdicts: readonly (ApprovalVerdict | undefined)[] };
 
+const NOT_READ = 'its history was not read (no Git revision to verify it in)';
+
 export const NO_APPROVERS = 'versiond runs without an approvers file (--approvers) to verify it against';
 
 /** The verdict on approval `index`, as the gate reads it. */
 export function verdictOn(trust: ApprovalTrust | undefined, index: number): ApprovalVerdict {
   if (trust === undefined) return { verified: false, reason: NO_APPROVERS };
   if (trust.mode === 'as-written') return { verified: true };
-  return trust.verdicts[index] ?? { verified: false, reason: 'its history was not read (no Git revision to verify it in)' };
+  return trust.verdicts[index] ?? { verified: false, reason: NOT_READ };
 }
