@@ -8,7 +8,7 @@
  * offline periods, operators, self-updates, members joining) and the agents' warnings. Exit
  * codes: 0 stopped by a signal, 1 could not start (repository, behaviour file, tokens), 2 usage.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -18,7 +18,7 @@ import type { DesiredState } from '../../controller/desired/load-desired-state.t
 import { formatDiagnostic } from '../../controller/desired/diagnostics.ts';
 import { readObservedSnapshot } from '../../controller/plan/observed-file.ts';
 import type { Observed } from '../../reconcilers/observed.ts';
-import type { AgentTls } from '../reference/controller-client.ts';
+import { readAgentTls } from '../reference/agent-tls.ts';
 import { BehaviourFileError, FleetBehaviour } from './behaviour.ts';
 import { DesiredFollower } from './desired-follower.ts';
 import { Fleet } from './fleet.ts';
@@ -180,13 +180,6 @@ function tlsFlags(ca: string | undefined, cert: string | undefined, key: string 
   };
 }
 
-async function readTls(files: Args['tls']): Promise<AgentTls> {
-  const pem = (flag: string, file: string | undefined) => file === undefined ? undefined
-    : readFile(file, 'utf8').catch((err: Error) => Promise.reject(new Error(`${flag} ${file}: ${err.message}`)));
-  const [ca, cert, key] = await Promise.all([pem('--ca', files.caFile), pem('--cert', files.certFile), pem('--key', files.keyFile)]);
-  return { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
-}
-
 /** Runs the fleet until SIGTERM/SIGINT (or `stop` resolves); resolves with the exit code. */
 export async function main(argv: readonly string[], io: CliIo, stop?: Promise<unknown>): Promise<number> {
   let args: Args | 'help' | 'version';
@@ -224,7 +217,7 @@ export async function main(argv: readonly string[], io: CliIo, stop?: Promise<un
   };
   try {
     // The TLS files first: a wrong path stops the fleet before anything starts.
-    const tls = await readTls(args.tls);
+    const tls = await readAgentTls(args.tls);
     await mkdir(args.stateDir, { recursive: true, mode: 0o700 });
     const behaviour = args.behaviour !== undefined ? await FleetBehaviour.read(args.behaviour) : FleetBehaviour.defaults();
     const observed = args.observed !== undefined ? await readSnapshot(args.observed) : undefined;

@@ -13,8 +13,8 @@
 import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { rootCertificates } from 'node:tls';
-import type { AgentTls, KeepAliveAgents } from '../reference/controller-client.ts';
+import { httpsAgentOptions, type AgentTls } from '../reference/agent-tls.ts';
+import type { KeepAliveAgents } from '../reference/controller-client.ts';
 
 /** Below Node's default server keep-alive timeout (5 s). */
 export const IDLE_SOCKET_MS = 3000;
@@ -38,9 +38,5 @@ export function fleetConnections(
       return toController(socket) && (super.keepSocketAlive(socket) as unknown) !== false;
     }
   }
-  const secure = {
-    ...(tls.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
-    ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
-  };
-  return { http: new Http(options), https: new Https({ ...options, ...secure }) };
+  return { http: new Http(options), https: new Https({ ...options, ...httpsAgentOptions(tls) }) };
 }

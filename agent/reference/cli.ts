@@ -11,6 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readAgentTls } from './agent-tls.ts';
 import { pino, type Level } from 'pino';
 import { Agent, AGENT_VERSION, type PushOptions } from './agent.ts';
 import type { Driver } from './drivers/driver.ts';
@@ -184,10 +185,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       token = (await readFile(file, 'utf8').catch((err: Error) => Promise.reject(new Error(`--token-file ${file}: ${err.message}`)))).trim();
       if (token === '') throw new Error(`--token-file ${file}: the file is empty`);
     }
-    const pem = (flag: string, file: string | undefined) => file === undefined ? undefined
-      : readFile(file, 'utf8').catch((err: Error) => Promise.reject(new Error(`${flag} ${file}: ${err.message}`)));
-    const [ca, cert, key] = await Promise.all([pem('--ca', args.tls.caFile), pem('--cert', args.tls.certFile), pem('--key', args.tls.keyFile)]);
-    const tls = { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
+    const tls = await readAgentTls(args.tls);
     const driver = await makeDriver(args.driver);
     if (driver instanceof HooksDriver) log.info({ hooks: await driver.presentHooks() }, `hooks in ${driver.dir}`);
     // The agent binds `agent: <id>` to its own lines; the CLI's logger carries it in its base.

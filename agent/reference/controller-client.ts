@@ -6,7 +6,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { rootCertificates } from 'node:tls';
+import { httpsAgentOptions, type AgentTls } from './agent-tls.ts';
 import fetch from 'node-fetch';
 import { ANSWER_SCHEMA, type AgentReport, type ProtocolError, type ReportAnswer } from './protocol.ts';
 import { schemaProblem } from './protocol-validation.ts';
@@ -29,23 +29,12 @@ export interface KeepAliveAgents {
   readonly https: HttpsAgent;
 }
 
-/** TLS material of an agent (`--ca`, `--cert`, `--key`): PEM contents, not paths. */
-export interface AgentTls {
-  /** Trusted besides the system's roots: the CA that issued the controller's certificate. */
-  readonly ca?: string;
-  /** A client certificate naming the agent id (CN or SAN), and its key. */
-  readonly cert?: string;
-  readonly key?: string;
-}
+export type { AgentTls };
 
 export function keepAliveAgents(maxSockets = 256, tls: AgentTls = {}): KeepAliveAgents {
   return {
     http: new HttpAgent({ keepAlive: true, maxSockets }),
-    https: new HttpsAgent({
-      keepAlive: true, maxSockets,
-      ...(tls.ca !== undefined ? { ca: [...rootCertificates, tls.ca] } : {}),
-      ...(tls.cert !== undefined && tls.key !== undefined ? { cert: tls.cert, key: tls.key } : {}),
-    }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets, ...httpsAgentOptions(tls) }),
   };
 }
 

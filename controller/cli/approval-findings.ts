@@ -3,17 +3,16 @@
  * as warnings at their line (`spec.rollout.approvals[1]`), so a reviewer sees in the pull
  * request that their approval is unsigned or that they authored the change (issue 13).
  */
-import git from 'isomorphic-git';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TargetId } from '../../reconcilers/model/identity.ts';
 import type { ApprovalTrust } from '../../reconcilers/model/approval-trust.ts';
+import type { SourceRef } from '../../reconcilers/model/desired.ts';
 import { makeDiagnostic, type Diagnostic } from '../desired/diagnostics.ts';
 import type { DesiredState } from '../desired/load-desired-state.ts';
 import { locate, reparse } from '../desired/parse-document.ts';
-import { gitFs as fs } from '../git/git-fs.ts';
+import { readBlobBytes } from '../git/read-blob.ts';
 import type { RepositoryLocation } from '../git/repository.ts';
-import { targetId } from '../../reconcilers/model/identity.ts';
+import { targetId, type TargetId } from '../../reconcilers/model/identity.ts';
 
 export async function approvalDiagnostics(
   state: DesiredState, location: RepositoryLocation, trust: ReadonlyMap<TargetId, ApprovalTrust>,
@@ -27,7 +26,7 @@ export async function approvalDiagnostics(
     for (let i = 0; i < approvals.length; i++) {
       const verdict = t.verdicts[i];
       if (verdict?.verified) continue;
-      yaml ??= reparse(await fileText(location, state.revision, o.source.path));
+      yaml ??= reparse(await fileText(location, state.revision, o.source));
       const field = ['spec', 'rollout', 'approvals', i];
       const reason = verdict?.reason ?? 'its history was not read (no Git revision to verify it in)';
       out.push(makeDiagnostic({
@@ -39,10 +38,10 @@ export async function approvalDiagnostics(
   return out;
 }
 
-async function fileText(location: RepositoryLocation, revision: string | null, path: string): Promise<string> {
+/** The target's file again, for positions: the blob the loader read, through the same size-capped reader. */
+async function fileText(location: RepositoryLocation, revision: string | null, source: SourceRef): Promise<string> {
   if (location.type === 'git' && revision !== null) {
-    const { blob } = await git.readBlob({ fs, gitdir: location.gitdir, oid: revision, filepath: path });
-    return new TextDecoder().decode(blob);
+    return new TextDecoder().decode(await readBlobBytes(location.gitdir, source.blob, {}));
   }
-  return readFile(join(location.dir, path), 'utf8');
+  return readFile(join(location.dir, source.path), 'utf8');
 }

@@ -27,59 +27,38 @@ export function sourceStatus(
   const applied = tracker.lastApplied?.revision ?? null;
   const attempted = tracker.lastAttempted;
   const target = `source/${branch}` as TargetId;
+  const still = `still acting on ${applied ? applied.slice(0, 7) : 'no revision'}`;
+  // A revision the controller does not act on: why, and that the last valid one stays in force.
+  const blocked = (reason: string, message: string, attemptedRevision: string, details: Record<string, unknown>) => ({
+    target,
+    phase: 'Blocked' as const,
+    conditions: conditionsFor('Blocked', reason, message, previous?.conditions, now),
+    observedRevision: applied,
+    summary: message,
+    members: [],
+    details: { lastAppliedRevision: applied, lastAttemptedRevision: attemptedRevision, ...details },
+  });
   if (missing) {
-    const still = applied ? applied.slice(0, 7) : 'no revision';
-    const attemptedShort = missing.attempted.slice(0, 7);
-    const message = `revision ${attemptedShort} cannot be read: ${missing.error.message}; still acting on ${still}`;
-    return {
-      target,
-      phase: 'Blocked',
-      conditions: conditionsFor('Blocked', 'GitObjectMissing', message, previous?.conditions, now),
-      observedRevision: applied,
-      summary: message,
-      members: [],
-      details: {
-        lastAppliedRevision: applied,
-        lastAttemptedRevision: missing.attempted,
-        errors: [`${missing.error.code}: ${missing.error.message}`],
-        missingObject: { ...missing.error.data },
-      },
-    };
+    const message = `revision ${missing.attempted.slice(0, 7)} cannot be read: ${missing.error.message}; ${still}`;
+    return blocked('GitObjectMissing', message, missing.attempted, {
+      errors: [`${missing.error.code}: ${missing.error.message}`],
+      missingObject: { ...missing.error.data },
+    });
   }
   const refusal = attempted?.diagnostics.find((d) => d.code === 'REVISION_UNVERIFIED');
   if (attempted && refusal) {
-    const message = `${refusal.message}; still acting on ${applied ? applied.slice(0, 7) : 'no revision'}`;
-    return {
-      target,
-      phase: 'Blocked',
-      conditions: conditionsFor('Blocked', 'RevisionUnverified', message, previous?.conditions, now),
-      observedRevision: applied,
-      summary: message,
-      members: [],
-      details: {
-        lastAppliedRevision: applied,
-        lastAttemptedRevision: attempted.revision,
-        errors: [`${refusal.code}: ${refusal.message}`],
-      },
-    };
+    const message = `${refusal.message}; ${still}`;
+    const errors = [`${refusal.code}: ${refusal.message}`];
+    return blocked('RevisionUnverified', message, attempted.revision, { errors });
   }
   if (attempted) {
     const errors = attempted.diagnostics.filter((d) => d.severity === 'error');
-    const message = `revision ${attempted.revision.slice(0, 7)} is invalid (${errors.length} error${errors.length === 1 ? '' : 's'}); still acting on ${applied ? applied.slice(0, 7) : 'no revision'}`;
-    return {
-      target,
-      phase: 'Blocked',
-      conditions: conditionsFor('Blocked', 'InvalidRevision', message, previous?.conditions, now),
-      observedRevision: applied,
-      summary: message,
-      members: [],
-      details: {
-        lastAppliedRevision: applied,
-        lastAttemptedRevision: attempted.revision,
-        errors: errors.slice(0, MAX_ERRORS).map(formatDiagnostic),
-        ...(errors.length > MAX_ERRORS ? { moreErrors: errors.length - MAX_ERRORS } : {}),
-      },
-    };
+    const count = `${errors.length} error${errors.length === 1 ? '' : 's'}`;
+    const message = `revision ${attempted.revision.slice(0, 7)} is invalid (${count}); ${still}`;
+    return blocked('InvalidRevision', message, attempted.revision, {
+      errors: errors.slice(0, MAX_ERRORS).map(formatDiagnostic),
+      ...(errors.length > MAX_ERRORS ? { moreErrors: errors.length - MAX_ERRORS } : {}),
+    });
   }
   const message = applied ? `acting on ${applied.slice(0, 7)}` : 'no revision loaded yet';
   return {
