@@ -1,3 +1,9 @@
+/**
+ * Bearer tokens stored hashed in the controller's state dir, for agents (`agents.json`, `vda_`,
+ * issue 4) and read-only viewers (`viewers.json`, `vdv_`, issue 15, see web/viewer-credentials.ts):
+ * one implementation, so the atomic writes, the lock and the per-request re-read that shuts a
+ * revoked token out at once are the same for both.
+ */
 import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { syncDirectory } from '../fs/sync-directory.ts';
 import { schemaMessage } from '../desired/schema-extensions.ts';
@@ -12,11 +18,36 @@ export type AuthVerdict = 'ok' | 'unauthenticated' | 'forbidden';
 export const AGENTS_FILE = 'agents.json';
 const FILE_VERSION = 1;
 
-/** Every token starts with this, so a leaked one is recognisable by secret scanners and people. */
+/** Every agent token starts with this, so a leaked one is recognisable by secret scanners and people. */
 export const TOKEN_PREFIX = 'vda_';
+
+/**
+ * Whose tokens a file holds. Each kind has its own file and token prefix, so a token of one
+ * kind is never accepted as the other's and tells by its first characters what it opens.
+ */
+export interface CredentialKind {
+  /** The file in the state dir (e.g. `agents.json`). */
+  readonly file: string;
+  /** What every token starts with (e.g. `vda_`). */
+  readonly tokenPrefix: string;
+  /** Who holds the tokens, singular, for messages (`agent`); its plural names the file's map (`agents`). */
+  readonly noun: string;
+  /** What names one of them in messages (`id` for agents, `name` for viewers). */
+  readonly idWord: string;
+}
+
+/** The agents' tokens: what `AgentCredentials.open` serves without options. */
+export const AGENT_CREDENTIALS: CredentialKind = {
+  file: AGENTS_FILE,
+  tokenPrefix: TOKEN_PREFIX,
+  noun: 'agent',
+  idWord: 'id',
+};
 
 /** A bearer token longer than this is not one of ours: no need to hash it. */
 const MAX_TOKEN_LENGTH = 256;
+
+// The error classes serve every kind (agents and viewers); their messages name the kind.
 
 /** The id is not a valid name (schemas/common.schema.json $defs/name). */
 export class AgentIdError extends Error {}
@@ -36,7 +67,8 @@ interface AgentRecord {
   readonly createdAt: string;
 }
 
-export interface AgentCredentialsOptions {
+/** Without `file`, `tokenPrefix`, `noun` and `idWord`: the agents' (AGENT_CREDENTIALS). */
+export interface AgentCredentialsOptions extends Partial<CredentialKind> {
   readonly now?: () => number;
   /**
    * A changed agents.json that cannot be read while the controller runs: the last good
@@ -52,6 +84,11 @@ export interface AgentCredentialsOptions {
  * The agents allowed to talk to the controller, each with its own token (issue 4). Only the
  * token's SHA-256 is kept, in `<stateDir>/agents.json`; the token is shown once by `add`.
  *
+ * It serves the read-only viewers of the web view and read API too (issue 15): opened with
+ * another CredentialKind (`openViewerCredentials`: `viewers.json`, tokens `vdv_…`), the same
+ * class keeps their tokens, and `whoHolds` says whose a token is. Wherever this says agent,
+ * read viewer for that instance.
+ *
  * One instance serves the running controller (`authenticate`, on the hot path) while
  * `versiond agents add|remove` change the file from other processes: writes are atomic
  * renames under an O_EXCL lock file, and the controller looks at the file's identity (inode,
@@ -64,6 +101,7 @@ export interface AgentCredentialsOptions {
 export class AgentCredentials {
   readonly stateDir: string;
   readonly file: string;
+  readonly kind: CredentialKind;
   private readonly lockFile: string;
   private readonly now: () => number;
   private readonly onRefreshError: (err: Error) => void;
@@ -81,14 +119,24 @@ export class AgentCredentials {
 
   private constructor(stateDir: string, options: AgentCredentialsOptions) {
     this.stateDir = stateDir;
-    this.file = join(stateDir, AGENTS_FILE);
+    this.kind = {
+      file: options.file ?? AGENT_CREDENTIALS.file,
+      tokenPrefix: options.tokenPrefix ?? AGENT_CREDENTIALS.tokenPrefix,
+      noun: options.noun ?? AGENT_CREDENTIALS.noun,
+      idWord: options.idWord ?? AGENT_CREDENTIALS.idWord,
+    };
+    this.file = join(stateDir, this.kind.file);
     this.lockFile = `${this.file}.lock`;
     this.now = options.now ?? Date.now;
-    this.onRefreshError = options.onRefreshError ?? ((err) => process.emitWarning(err.message, 'VersiondAgentsWarning'));
+    const warning = `Versiond${capitalized(this.kind.noun)}sWarning`; // VersiondAgentsWarning
+    this.onRefreshError = options.onRefreshError ?? ((err) => process.emitWarning(err.message, warning));
     this.lockWaitMs = options.lockWaitMs ?? 10_000;
   }
 
-  /** Reads `<stateDir>/agents.json` (absent: no agents yet). A malformed file is an error naming it, never "no agents". */
+  /**
+   * Reads `<stateDir>/agents.json` (absent: no agents yet), or the file of `options.file`. A
+   * malformed file is an error naming it, never "no agents".
+   */
   static async open(stateDir: string, options: AgentCredentialsOptions = {}): Promise<AgentCredentials> {
     const credentials = new AgentCredentials(stateDir, options);
     const read = await credentials.readFromDisk();
@@ -122,6 +170,19 @@ export class AgentCredentials {
     return this.ownerByHash.has(digest.toString('hex')) ? 'forbidden' : 'unauthenticated';
   }
 
+  /**
+   * The id whose token `token` is (the bare token, not an Authorization header: see
+   * `bearerToken`), or undefined. As `authenticate`: the file is looked at first, so a removed or
+   * rotated token fails from the next call on; then one SHA-256 and one Map look-up. A token
+   * without this kind's prefix is not hashed at all: an agent token never opens the read API.
+   */
+  whoHolds(token: string): string | undefined {
+    this.syncIfChanged();
+    if (!token.startsWith(this.kind.tokenPrefix) || token.length > MAX_TOKEN_LENGTH) return undefined;
+    // A Map look-up by hash, as `authenticate` does for a token of another agent (why that is safe: there).
+    return this.ownerByHash.get(hash('sha256', token, 'hex'));
+  }
+
   /** Whether `agentId` is registered now (a client certificate proves who, this says whether it may). */
   isRegistered(agentId: string): boolean {
     this.syncIfChanged();
@@ -135,12 +196,17 @@ export class AgentCredentials {
       current = signatureOfSync(this.file);
       if (current === this.signature || current === this.rejectedSignature) return;
       const text = current === 'absent' ? undefined : readFileSync(this.file, 'utf8');
-      const agents = text === undefined ? new Map<string, AgentRecord>() : parseAgentsFile(this.file, text);
+      const agents = text === undefined ? new Map<string, AgentRecord>() : parseAgentsFile(this.file, text, this.kind);
       this.install(agents, current);
     } catch (err) {
       this.rejectedSignature = current;
-      this.onRefreshError(err instanceof AgentsFileError ? err : new AgentsFileError(`cannot read ${this.file}: ${(err as Error).message}`));
+      this.onRefreshError(this.fileError(err));
     }
+  }
+
+  private fileError(err: unknown): AgentsFileError {
+    if (err instanceof AgentsFileError) return err;
+    return new AgentsFileError(`cannot read ${this.file}: ${(err as Error).message}`);
   }
 
   /**
@@ -159,7 +225,7 @@ export class AgentCredentials {
       read = await this.readFromDisk();
     } catch (err) {
       this.rejectedSignature = current;
-      this.onRefreshError(err instanceof AgentsFileError ? err : new AgentsFileError(`cannot read ${this.file}: ${(err as Error).message}`));
+      this.onRefreshError(this.fileError(err));
       return false;
     }
     if (generation !== this.generation) return false; // a newer state was installed meanwhile
@@ -173,16 +239,19 @@ export class AgentCredentials {
    * stops working at once here, within a second in a running controller).
    */
   async add(agentId: string, options: { rotate?: boolean } = {}): Promise<string> {
-    checkAgentId(agentId);
+    const { noun, idWord, tokenPrefix } = this.kind;
+    checkCredentialId(agentId, `${noun} ${idWord}`);
     return this.change((agents) => {
       const existing = agents.get(agentId);
       if (existing !== undefined && !options.rotate) {
-        throw new AgentExistsError(`agent ${agentId} already has a token (issued ${existing.createdAt}); rotate it to issue a new one`);
+        throw new AgentExistsError(
+          `${noun} ${agentId} already has a token (issued ${existing.createdAt}); rotate it to issue a new one`,
+        );
       }
       if (existing === undefined && options.rotate) {
-        throw new UnknownAgentError(`agent ${agentId} has no token to rotate (it is not registered in ${this.file})`);
+        throw new UnknownAgentError(`${noun} ${agentId} has no token to rotate (it is not registered in ${this.file})`);
       }
-      const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+      const token = tokenPrefix + randomBytes(32).toString('base64url');
       agents.set(agentId, { tokenSha256: sha256Hex(token), createdAt: new Date(this.now()).toISOString() });
       return token;
     });
@@ -190,9 +259,10 @@ export class AgentCredentials {
 
   /** Removes `agentId`: its token stops working. */
   async remove(agentId: string): Promise<void> {
-    checkAgentId(agentId);
+    const { noun, idWord } = this.kind;
+    checkCredentialId(agentId, `${noun} ${idWord}`);
     await this.change((agents) => {
-      if (!agents.delete(agentId)) throw new UnknownAgentError(`agent ${agentId} is not registered in ${this.file}`);
+      if (!agents.delete(agentId)) throw new UnknownAgentError(`${noun} ${agentId} is not registered in ${this.file}`);
     });
   }
 
@@ -209,11 +279,11 @@ export class AgentCredentials {
    */
   private async change<T>(mutate: (agents: Map<string, AgentRecord>) => T): Promise<T> {
     await mkdir(this.stateDir, { recursive: true, mode: 0o700 });
-    const release = await acquireLock(this.lockFile, this.lockWaitMs);
+    const release = await acquireLock(this.lockFile, this.lockWaitMs, `versiond ${this.kind.noun}s`);
     try {
       const { agents } = await this.readFromDisk();
       const result = mutate(agents);
-      await writeFileAtomically(this.file, serialize(agents));
+      await writeFileAtomically(this.file, serialize(agents, this.kind));
       this.install(agents, await fileSignature(this.file));
       return result;
     } finally {
@@ -244,7 +314,7 @@ export class AgentCredentials {
     try {
       const signature = signatureOf(await handle.stat());
       const text = await handle.readFile('utf8');
-      return { agents: parseAgentsFile(this.file, text), signature };
+      return { agents: parseAgentsFile(this.file, text, this.kind), signature };
     } finally {
       await handle.close();
     }
@@ -253,8 +323,16 @@ export class AgentCredentials {
 
 /** Throws AgentIdError unless `id` is a valid agent id (the same rule as member names). */
 export function checkAgentId(id: string): void {
+  checkCredentialId(id, 'agent id');
+}
+
+/**
+ * `checkAgentId` for any kind: `what` names the id in the message (`viewer name`). Viewer names
+ * follow the agents' rule: one rule for every name a person types into versiond.
+ */
+export function checkCredentialId(id: string, what: string): void {
   const problem = agentIdProblem(id);
-  if (problem !== undefined) throw new AgentIdError(`agent id ${JSON.stringify(id)} ${problem}`);
+  if (problem !== undefined) throw new AgentIdError(`${what} ${JSON.stringify(id)} ${problem}`);
 }
 
 // The rule comes from the schema, so agent ids and the member names/agents they must match
@@ -275,7 +353,11 @@ function agentIdProblem(id: string): string | undefined {
   return undefined;
 }
 
-function bearerToken(authorization: string | undefined): string | undefined {
+/**
+ * The token of an `Authorization: Bearer <token>` header:
+ * undefined when there is none or it is too long to be ours.
+ */
+export function bearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;
   // RFC 7235: the scheme is case-insensitive.
   const m = /^bearer +(\S+) *$/i.exec(authorization);
@@ -311,17 +393,24 @@ async function fileSignature(file: string): Promise<string> {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** The content of agents.json, checked field by field: every problem names the file and the field. */
-function parseAgentsFile(file: string, text: string): Map<string, AgentRecord> {
+/**
+ * The content of agents.json (or of another kind's file), checked field by field: every
+ * problem names the file and the field.
+ */
+function parseAgentsFile(file: string, text: string, kind: CredentialKind): Map<string, AgentRecord> {
+  const { noun, idWord } = kind;
+  const map = `${noun}s`; // the file's map of records: "agents", "viewers"
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
     throw new AgentsFileError(`${file}: not valid JSON (${(err as Error).message})`);
   }
-  if (!isObject(doc)) throw new AgentsFileError(`${file}: must be a JSON object {"version": 1, "agents": {…}}, not ${kindOf(doc)}`);
+  if (!isObject(doc)) {
+    throw new AgentsFileError(`${file}: must be a JSON object {"version": 1, "${map}": {…}}, not ${kindOf(doc)}`);
+  }
   for (const key of Object.keys(doc)) {
-    if (key !== 'version' && key !== 'agents') throw new AgentsFileError(`${file}: unknown field ${JSON.stringify(key)}`);
+    if (key !== 'version' && key !== map) throw new AgentsFileError(`${file}: unknown field ${JSON.stringify(key)}`);
   }
   if (doc.version !== FILE_VERSION) {
     throw new AgentsFileError(
@@ -330,15 +419,20 @@ function parseAgentsFile(file: string, text: string): Map<string, AgentRecord> {
         : `${file}: "version" must be ${FILE_VERSION}, not ${JSON.stringify(doc.version)} (written by another versiond?)`,
     );
   }
-  const entries = doc.agents;
-  if (!isObject(entries)) throw new AgentsFileError(`${file}: "agents" must be an object of agent id → record, not ${kindOf(entries)}`);
+  const entries = doc[map];
+  if (!isObject(entries)) {
+    const what = `an object of ${noun} ${idWord} → record`;
+    throw new AgentsFileError(`${file}: "${map}" must be ${what}, not ${kindOf(entries)}`);
+  }
   const agents = new Map<string, AgentRecord>();
   const ownerByHash = new Map<string, string>();
   for (const [id, value] of Object.entries(entries)) {
-    const where = `${file}: agents.${id}`;
+    const where = `${file}: ${map}.${id}`;
     const problem = agentIdProblem(id);
-    if (problem !== undefined) throw new AgentsFileError(`${file}: agent id ${JSON.stringify(id)} ${problem}`);
-    if (!isObject(value)) throw new AgentsFileError(`${where}: must be an object {"tokenSha256", "createdAt"}, not ${kindOf(value)}`);
+    if (problem !== undefined) throw new AgentsFileError(`${file}: ${noun} ${idWord} ${JSON.stringify(id)} ${problem}`);
+    if (!isObject(value)) {
+      throw new AgentsFileError(`${where}: must be an object {"tokenSha256", "createdAt"}, not ${kindOf(value)}`);
+    }
     for (const key of Object.keys(value)) {
       if (key !== 'tokenSha256' && key !== 'createdAt') throw new AgentsFileError(`${where}: unknown field ${JSON.stringify(key)}`);
     }
@@ -350,24 +444,30 @@ function parseAgentsFile(file: string, text: string): Map<string, AgentRecord> {
       throw new AgentsFileError(`${where}.createdAt: must be an ISO-8601 date, not ${JSON.stringify(createdAt)}`);
     }
     const other = ownerByHash.get(tokenSha256);
-    if (other !== undefined) throw new AgentsFileError(`${where}.tokenSha256: same as agent ${other}'s; each agent needs its own token`);
+    if (other !== undefined) {
+      throw new AgentsFileError(`${where}.tokenSha256: same as ${noun} ${other}'s; each ${noun} needs its own token`);
+    }
     ownerByHash.set(tokenSha256, id);
     agents.set(id, { tokenSha256, createdAt });
   }
   return agents;
 }
 
-function serialize(agents: ReadonlyMap<string, AgentRecord>): string {
+function serialize(agents: ReadonlyMap<string, AgentRecord>, kind: CredentialKind): string {
   const sorted: Record<string, AgentRecord> = {};
   for (const id of [...agents.keys()].sort()) {
     const record = agents.get(id)!;
     sorted[id] = { tokenSha256: record.tokenSha256, createdAt: record.createdAt };
   }
-  return `${JSON.stringify({ version: FILE_VERSION, agents: sorted }, null, 2)}\n`;
+  return `${JSON.stringify({ version: FILE_VERSION, [`${kind.noun}s`]: sorted }, null, 2)}\n`;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function capitalized(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function kindOf(v: unknown): string {
@@ -402,11 +502,11 @@ async function writeFileAtomically(file: string, text: string): Promise<void> {
 
 /**
  * Takes `lockFile` by creating it with O_EXCL (the one operation two processes cannot both
- * win), retrying briefly while another `versiond agents` command holds it. A lock left by a
+ * win), retrying briefly while another `versiond agents` (`command`) holds it. A lock left by a
  * crashed process is never broken automatically — two waiters could both "break" it — the
  * error says whose it is and that it can be removed.
  */
-async function acquireLock(lockFile: string, waitMs: number): Promise<() => Promise<void>> {
+async function acquireLock(lockFile: string, waitMs: number, command: string): Promise<() => Promise<void>> {
   const deadline = Date.now() + waitMs;
   for (;;) {
     try {
@@ -421,12 +521,15 @@ async function acquireLock(lockFile: string, waitMs: number): Promise<() => Prom
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') throw new AgentsLockError(`cannot create the lock ${lockFile}: ${code ?? (err as Error).message}`);
     }
-    if (Date.now() >= deadline) throw new AgentsLockError(`${lockFile} is still held after ${waitMs / 1000} s ${await lockHolder(lockFile)}`);
+    if (Date.now() >= deadline) {
+      const holder = await lockHolder(lockFile, command);
+      throw new AgentsLockError(`${lockFile} is still held after ${waitMs / 1000} s ${holder}`);
+    }
     await sleep(5 + Math.random() * 20);
   }
 }
 
-async function lockHolder(lockFile: string): Promise<string> {
+async function lockHolder(lockFile: string, command: string): Promise<string> {
   const pid = Number.parseInt(await readFile(lockFile, 'utf8').catch(() => ''), 10);
   if (!Number.isInteger(pid) || pid <= 0) return '(by an unknown process)';
   try {
@@ -434,6 +537,6 @@ async function lockHolder(lockFile: string): Promise<string> {
     return `by process ${pid}, still running`;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EPERM') return `by process ${pid}, still running`;
-    return `by process ${pid}, which no longer runs: remove the file if no other \`versiond agents\` command is running`;
+    return `by process ${pid}, which no longer runs: remove the file if no other \`${command}\` command is running`;
   }
 }

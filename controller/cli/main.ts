@@ -4,10 +4,13 @@ import { auditCommand } from './commands/audit.ts';
 import { planCommand } from './commands/plan.ts';
 import { runCommand } from './commands/run.ts';
 import { validateCommand } from './commands/validate.ts';
+import { viewersCommand } from './commands/viewers.ts';
 import { EXIT, UsageError, type Command, type Io } from './usage.ts';
 import { versiondVersion } from './version.ts';
 
-const COMMANDS: readonly Command[] = [runCommand, validateCommand, planCommand, auditCommand, agentsCommand];
+const COMMANDS: readonly Command[] = [
+  runCommand, validateCommand, planCommand, auditCommand, agentsCommand, viewersCommand,
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -1,17 +1,21 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import {
-  AgentCredentials,
-  AgentExistsError,
-  AgentIdError,
-  AgentsFileError,
-  AgentsLockError,
-  checkAgentId,
-  UnknownAgentError,
-} from '../../agents/agent-credentials.ts';
+/**
+ * `versiond agents`: issues, rotates, lists and revokes the agents' tokens (issue 4). What it
+ * shares with `versiond viewers` is in cli/credentials-cli.ts; `add` is its own, since an
+ * agent that accepts pushed commands also needs the controller's public key.
+ */
+import { AGENT_CREDENTIALS, AgentCredentials } from '../../agents/agent-credentials.ts';
 import { loadOrCreateControllerKey, type ControllerKey } from '../../agents/controller-key.ts';
-import { printable, printableLines, quotePath, safeJson } from '../../observability/printable.ts';
+import { printable, safeJson } from '../../observability/printable.ts';
+import {
+  CREDENTIAL_FORMATS,
+  issueToken,
+  parseSubcommand,
+  runCredentialsCommand,
+  theId,
+  type CredentialsCommand,
+} from '../credentials-cli.ts';
 import { resolveStateDir } from '../state-dir.ts';
-import { EXIT, oneOf, UsageError, type Command, type Io } from '../usage.ts';
+import { EXIT, oneOf, type Command, type Io } from '../usage.ts';
 
 const HELP = `Usage: versiond agents add <id> [--rotate] [--format text|json] [--state-dir DIR]
        versiond agents list [--format text|json] [--state-dir DIR]
@@ -42,35 +46,18 @@ Exit codes: 0 done, 1 refused (add of an agent that has a token, without --rotat
 of an unknown agent; an unreadable agents.json), 2 usage error.
 `;
 
-const FORMATS = ['text', 'json'] as const;
+const AGENTS: CredentialsCommand = {
+  name: 'agents',
+  kind: AGENT_CREDENTIALS,
+  open: (stateDir) => AgentCredentials.open(stateDir),
+  add,
+};
 
 export const agentsCommand: Command = {
   name: 'agents',
   summary: 'issue, rotate, list and revoke the tokens of agents',
   help: HELP,
-  async run(argv: readonly string[], io: Io): Promise<number> {
-    const [subcommand, ...rest] = argv;
-    try {
-      switch (subcommand) {
-        case 'add':
-          return await add(rest, io);
-        case 'list':
-          return await list(rest, io);
-        case 'remove':
-          return await remove(rest, io);
-        default:
-          if (subcommand === undefined || subcommand.startsWith('-')) throw new UsageError('which one: add, list or remove?');
-          throw new UsageError(`unknown subcommand ${JSON.stringify(subcommand)}: add, list or remove`);
-      }
-    } catch (err) {
-      if (err instanceof AgentIdError) throw new UsageError(err.message);
-      if (err instanceof AgentExistsError || err instanceof UnknownAgentError || err instanceof AgentsFileError || err instanceof AgentsLockError) {
-        io.stderr.write(`versiond agents ${subcommand ?? ''}: ${printable(err.message)}\n`);
-        return EXIT.findings;
-      }
-      throw err;
-    }
-  },
+  run: (argv: readonly string[], io: Io): Promise<number> => runCredentialsCommand(AGENTS, argv, io),
 };
 
 async function add(argv: readonly string[], io: Io): Promise<number> {
@@ -79,11 +66,10 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
     format: { type: 'string' },
     'state-dir': { type: 'string' },
   });
-  const id = theAgentId('add', positionals);
-  const format = oneOf('format', values.format, FORMATS, 'text');
+  const id = theId(AGENTS, 'add', positionals);
+  const format = oneOf('format', values.format, CREDENTIAL_FORMATS, 'text');
   const rotate = values.rotate === true;
   const stateDir = resolveStateDir(values['state-dir']);
-  checkAgentId(id);
   // The key first: if it cannot be read, no token is issued that nobody will ever see.
   let key: ControllerKey;
   try {
@@ -93,16 +79,8 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
     return EXIT.findings;
   }
   const credentials = await AgentCredentials.open(stateDir);
-  let token: string;
-  try {
-    token = await credentials.add(id, { rotate });
-  } catch (err) {
-    if (err instanceof AgentExistsError) {
-      io.stderr.write(`versiond agents add: agent ${id} already has a token; \`versiond agents add ${id} --rotate\` replaces it\n`);
-      return EXIT.findings;
-    }
-    throw err;
-  }
+  const token = await issueToken(AGENTS, credentials, id, rotate, io);
+  if (token === undefined) return EXIT.findings;
   if (format === 'json') {
     const controllerKey = { algorithm: 'ed25519', publicKey: key.publicKeyBase64 };
     io.stdout.write(`${safeJson({ agent: id, token, rotated: rotate, controllerKey, stateDir }, 2)}\n`);
@@ -127,59 +105,4 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
     ].join('\n'),
   );
   return EXIT.ok;
-}
-
-async function list(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseSubcommand(argv, { format: { type: 'string' }, 'state-dir': { type: 'string' } });
-  if (positionals.length > 0) throw new UsageError(`list takes no argument, not ${JSON.stringify(positionals[0])}`);
-  const format = oneOf('format', values.format, FORMATS, 'text');
-  const credentials = await AgentCredentials.open(resolveStateDir(values['state-dir']));
-  const agents = credentials.list();
-  if (format === 'json') {
-    io.stdout.write(`${safeJson({ file: credentials.file, agents }, 2)}\n`);
-    return EXIT.ok;
-  }
-  // agents.json may be edited by hand: what it holds prints one line per agent, escaped.
-  const file = quotePath(credentials.file);
-  if (agents.length === 0) {
-    io.stdout.write(printableLines([`no agents registered in ${file}`]));
-    return EXIT.ok;
-  }
-  const width = Math.max('AGENT'.length, ...agents.map((a) => a.id.length));
-  io.stdout.write(
-    printableLines([
-      `${'AGENT'.padEnd(width)}  TOKEN ISSUED`,
-      ...agents.map((a) => `${a.id.padEnd(width)}  ${a.createdAt}`),
-      `${agents.length} agent${agents.length === 1 ? '' : 's'} in ${file}`,
-    ]),
-  );
-  return EXIT.ok;
-}
-
-async function remove(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseSubcommand(argv, { 'state-dir': { type: 'string' } });
-  const id = theAgentId('remove', positionals);
-  const credentials = await AgentCredentials.open(resolveStateDir(values['state-dir']));
-  await credentials.remove(id);
-  io.stdout.write(`agent ${id} removed: its token no longer works (a running controller notices within a second)\n`);
-  return EXIT.ok;
-}
-
-/**
- * \`parseFlags\` with positionals allowed: it refuses them, which is right for every other
- * command, but here the agent id is one.
- */
-function parseSubcommand<T extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: T) {
-  try {
-    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
-  }
-}
-
-function theAgentId(subcommand: string, positionals: readonly string[]): string {
-  const [id, extra] = positionals;
-  if (id === undefined) throw new UsageError(`${subcommand} needs the agent's id: versiond agents ${subcommand} <id>`);
-  if (extra !== undefined) throw new UsageError(`${subcommand} takes one agent id, not also ${JSON.stringify(extra)}`);
-  return id;
 }
