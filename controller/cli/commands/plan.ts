@@ -1,14 +1,21 @@
 import { existsSync } from 'node:fs';
 import type { TargetStatus } from '../../../reconcilers/contract.ts';
 import type { TargetId } from '../../../reconcilers/model/identity.ts';
-import { ReleaseIndex } from '../../../reconcilers/model/release-index.ts';
 import { NOTHING_OBSERVED, type Observed } from '../../../reconcilers/observed.ts';
-import { planTargets } from '../../../reconcilers/plan-targets.ts';
 import { formatDiagnostic } from '../../desired/diagnostics.ts';
-import { diffDesired } from '../../plan/desired-diff.ts';
+import { makePlanReport } from '../../plan/make-plan.ts';
 import { printable, safeJson } from '../../observability/printable.ts';
-import { readObservedSnapshot } from '../../plan/observed-file.ts';
-import { targetReport, type PlanReport, type PreviousStatusSource } from '../../plan/plan-report.ts';
+import { readObservedSnapshot, type SnapshotOutcome } from '../../plan/observed-file.ts';
+import {
+  checkObservedUrl,
+  fetchObservedSnapshot,
+  isObservedUrl,
+  ObservedUrlError,
+  readObservedUrlCredentials,
+  TOKEN_ENV,
+  type ObservedUrlOptions,
+} from '../../plan/observed-url.ts';
+import type { PreviousStatusSource } from '../../plan/plan-report.ts';
 import { renderMarkdown } from '../../plan/render-markdown.ts';
 import { renderText } from '../../plan/render-text.ts';
 import type { DesiredState } from '../../desired/load-desired-state.ts';
@@ -21,8 +28,9 @@ import { loadRevisions, REVISION_FLAG_HELP, REVISION_FLAG_OPTIONS } from '../loa
 import { EXIT, oneOf, parseFlags, UsageError, type Command, type Io } from '../usage.ts';
 import { toText as validationText } from './validate.ts';
 
-const HELP = `Usage: versiond plan [--repo DIR] [--rev REV] [--base REV] [--observed FILE] [--now ISO]
-                     [--status-from REV | --no-status] [--console-id ID] [--format text|markdown|json]
+const HELP = `Usage: versiond plan [--repo DIR] [--rev REV] [--base REV] [--observed FILE|URL] [--now ISO]
+                     [--token-file FILE] [--ca FILE] [--status-from REV | --no-status]
+                     [--console-id ID] [--format text|markdown|json]
 
 What the controller would do with a revision, against an observed snapshot: every step
 each target's rollout still needs, in order, which run at once, and why the others wait
@@ -38,8 +46,16 @@ version back plans a rollback, as the controller would run it.
 Flags:
 ${REVISION_FLAG_HELP}
 ${APPROVAL_FLAG_HELP}
-  --observed FILE  snapshot of agent reports (schemas/observed-snapshot.schema.json);
-                   without it, the plan is made against nothing observed and says so
+  --observed FILE|URL
+                   snapshot of agent reports (schemas/observed-snapshot.schema.json): a
+                   file, or the http(s):// URL of a running controller's /v1/observed, e.g.
+                   https://versiond.example:8080/v1/observed. Without it, the plan is made
+                   against nothing observed and says so
+  --token-file FILE
+                   with an --observed URL: a file whose first line is the token to send (a
+                   viewer token: \`versiond viewers add\`); default $${TOKEN_ENV}
+  --ca FILE        with an https:// --observed URL: a CA certificate (PEM) to trust besides
+                   the system's, the one that issued the controller's certificate
   --now ISO        the instant to plan for (default: now), e.g. 2026-11-22T10:00:00Z
   --status-from REV
                    read the previous status at this revision instead. When the controller
@@ -51,7 +67,8 @@ ${APPROVAL_FLAG_HELP}
   --format FORMAT  text (default), markdown or json (schemas/plan.schema.json)
   -h, --help       this help
 
-Exit codes: 0 planned, 1 the revision or the snapshot is invalid, 2 usage error.
+Exit codes: 0 planned, 1 the revision or the snapshot is invalid (or the --observed URL
+could not be fetched), 2 usage error.
 `;
 
 export const planCommand: Command = {
@@ -62,6 +79,8 @@ export const planCommand: Command = {
     const { values } = parseFlags(argv, {
       ...REVISION_FLAG_OPTIONS,
       observed: { type: 'string' },
+      'token-file': { type: 'string' },
+      ca: { type: 'string' },
       now: { type: 'string' },
       'console-id': { type: 'string' },
       'status-from': { type: 'string' },
@@ -76,9 +95,11 @@ export const planCommand: Command = {
     const format = oneOf('format', values.format, ['text', 'markdown', 'json'] as const, 'text');
     const now = values.now === undefined ? Date.now() : Date.parse(values.now);
     if (Number.isNaN(now)) throw new UsageError(`--now must be an ISO-8601 time such as 2026-11-22T10:00:00Z, not ${JSON.stringify(values.now)}`);
-    if (values.observed !== undefined && !existsSync(values.observed)) {
+    const observedUrl = values.observed !== undefined && isObservedUrl(values.observed) ? values.observed : undefined;
+    if (values.observed !== undefined && observedUrl === undefined && !existsSync(values.observed)) {
       throw new UsageError(`--observed ${printable(values.observed)}: no such file`);
     }
+    const fetchOptions = await observedUrlOptions(observedUrl, values['token-file'], values.ca);
 
     const { location, state, base } = await loadRevisions('plan', values);
     if (location.type === 'folder' && values['status-from'] !== undefined) {
@@ -96,7 +117,16 @@ export const planCommand: Command = {
     let observed: Observed = NOTHING_OBSERVED;
     let agents = 0;
     if (values.observed !== undefined) {
-      const snapshot = await readObservedSnapshot(values.observed);
+      let snapshot: SnapshotOutcome;
+      try {
+        snapshot = observedUrl !== undefined
+          ? await fetchObservedSnapshot(observedUrl, fetchOptions)
+          : await readObservedSnapshot(values.observed);
+      } catch (err) {
+        if (!(err instanceof ObservedUrlError)) throw err;
+        io.stderr.write(`versiond plan: ${printable(err.message)}\nno observed snapshot: nothing planned\n`);
+        return EXIT.findings;
+      }
       if (!snapshot.ok) {
         io.stderr.write(`${snapshot.diagnostics.map(formatDiagnostic).join('\n')}\ninvalid observed snapshot: nothing planned\n`);
         return EXIT.findings;
@@ -110,35 +140,55 @@ export const planCommand: Command = {
       none: values['no-status'] ?? false,
     });
 
-    const releases = new ReleaseIndex(state.objects.filter((o) => o.kind === 'Release') as never);
     const gitdir = location.type === 'git' ? location.gitdir : undefined;
-    const plans = planTargets({
-      approvalTrust: await approvalTrust.forRevision(state.objects, gitdir, state.revision),
-      objects: state.objects,
-      releases,
-      revision: state.revision,
+    const report = makePlanReport({
+      state,
+      base,
       observed,
+      observedSource: values.observed ?? null,
+      agents,
       previous,
-      unusable: state.unusable,
-      now,
-      ...(values['console-id'] !== undefined ? { consoleId: values['console-id'] } : {}),
-    });
-    const report: PlanReport = {
-      revision: state.revision,
-      base: base?.revision ?? null,
-      source: state.source,
-      now: new Date(now).toISOString().replace('.000Z', 'Z'),
-      observed: { source: values.observed ?? null, agents },
       previousStatus,
-      changes: base ? diffDesired(base.objects, state.objects) : [],
-      targets: plans.map(targetReport),
-    };
+      now,
+      consoleId: values['console-id'],
+      approvalTrust: await approvalTrust.forRevision(state.objects, gitdir, state.revision),
+    });
     if (format === 'json') io.stdout.write(`${safeJson(report, 2)}\n`);
     else if (format === 'markdown') io.stdout.write(renderMarkdown(report));
     else io.stdout.write(renderText(report));
     return EXIT.ok;
   },
 };
+
+/**
+ * How to fetch an --observed URL: the token (--token-file, else $VERSIOND_TOKEN) and the CA,
+ * read before anything else so a wrong flag costs nothing. --token-file and --ca without a URL
+ * are usage errors: silently ignored, they would hide a typo in the URL.
+ */
+async function observedUrlOptions(
+  url: string | undefined,
+  tokenFile: string | undefined,
+  caFile: string | undefined,
+): Promise<ObservedUrlOptions> {
+  if (url === undefined) {
+    if (tokenFile !== undefined) throw new UsageError('--token-file is for an http(s):// --observed URL');
+    if (caFile !== undefined) throw new UsageError('--ca is for an https:// --observed URL');
+    return {};
+  }
+  if (caFile !== undefined && !url.toLowerCase().startsWith('https:')) {
+    throw new UsageError(`--ca is for an https:// --observed URL, not ${printable(url)}`);
+  }
+  try {
+    checkObservedUrl(url);
+    return await readObservedUrlCredentials({
+      ...(tokenFile !== undefined ? { tokenFile } : {}),
+      ...(caFile !== undefined ? { caFile } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ObservedUrlError) throw new UsageError(err.message);
+    throw err;
+  }
+}
 
 /**
  * The previous status of every target, read where `run` would have read it (its status
