@@ -1,4 +1,4 @@
-import type { Reconciler, TargetStatus } from '../../reconcilers/contract.ts';
+import type { PlanStep, Reconciler, TargetStatus } from '../../reconcilers/contract.ts';
 import type { AnyDesiredObject, Kind, Release } from '../../reconcilers/model/desired.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
 import { ReleaseIndex } from '../../reconcilers/model/release-index.ts';
@@ -6,7 +6,7 @@ import type { ArtifactCheck, CredentialCheck, Observed } from '../../reconcilers
 import { RECONCILERS } from '../../reconcilers/registry.ts';
 import type { DesiredState } from '../desired/load-desired-state.ts';
 import type { ApprovalTrust } from '../../reconcilers/model/approval-trust.ts';
-import type { ObservedInventory } from '../agents/inventory.ts';
+import { sameJson, type ObservedInventory } from '../agents/inventory.ts';
 import type { Mailbox } from '../agents/mailbox.ts';
 import { WorkQueue } from './work-queue.ts';
 import { TargetIndex } from './target-index.ts';
@@ -30,6 +30,8 @@ export interface ReconcileLoopOptions {
   readonly onCommandsChanged: (agents: readonly string[], index: TargetIndex) => void;
   /** Receives each new status (to be committed). */
   readonly onStatus: (status: TargetStatus) => void;
+  /** A target's status differs from the one before (the web view's event stream), or the target was removed. */
+  readonly onStatusChanged?: (target: TargetId, status: TargetStatus | undefined) => void;
   readonly artifacts?: () => ReadonlyMap<string, ArtifactCheck>;
   readonly credentials?: (now: number) => ReadonlyMap<string, CredentialCheck>;
   /** Statuses committed before this start (the reconcilers' memory). */
@@ -70,6 +72,8 @@ export class ReconcileLoop {
   private approvalTrust: ReadonlyMap<TargetId, ApprovalTrust> = new Map();
   private index: TargetIndex = new TargetIndex([]);
   private readonly statuses: Map<TargetId, TargetStatus>;
+  /** Each target's last plan: what the web view shows as the vendor order (derived, like status). */
+  private readonly plans = new Map<TargetId, readonly PlanStep[]>();
   private readonly queue: WorkQueue<TargetId>;
   private readonly now: () => number;
   private readonly startedAt: number;
@@ -116,6 +120,16 @@ export class ReconcileLoop {
     return this.statuses.get(target);
   }
 
+  /** The steps the target's last reconcile planned; undefined before its first reconcile in this process. */
+  planOf(target: TargetId): readonly PlanStep[] | undefined {
+    return this.plans.get(target);
+  }
+
+  /** The desired state acted on (undefined before the first valid revision). */
+  get desiredState(): DesiredState | undefined {
+    return this.desired;
+  }
+
   /** A new valid desired state: every target is reconciled again; removed targets leave nothing behind. */
   applyDesired(state: DesiredState, approvalTrust: ReadonlyMap<TargetId, ApprovalTrust> = new Map()): void {
     const before = new Set(this.index.targets);
@@ -127,6 +141,8 @@ export class ReconcileLoop {
     for (const removed of before) {
       this.queue.forget(removed);
       this.statuses.delete(removed);
+      this.plans.delete(removed);
+      this.options.onStatusChanged?.(removed, undefined);
       const agents = this.options.mailbox.clear(removed);
       if (agents.length > 0) this.options.onCommandsChanged(agents, this.index);
       this.options.logger?.info({ target: removed, revision: state.revision }, 'target removed from the desired state; its commands are withdrawn');
@@ -203,6 +219,8 @@ export class ReconcileLoop {
       const before = this.statuses.get(target);
       const result = reconcile(desired, observed, before, now);
       this.statuses.set(target, result.status);
+      this.plans.set(target, result.plan);
+      if (before === undefined || !sameJson(before, result.status)) this.options.onStatusChanged?.(target, result.status);
       const changed = this.options.mailbox.set(target, result.commands);
       if (changed.length > 0) this.options.onCommandsChanged(changed, this.index);
       this.options.onStatus(result.status);

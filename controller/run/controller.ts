@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -37,6 +37,13 @@ import { sshPublicKeyLine, type SshSigningKey } from '../trust/ssh-signer.ts';
 import { createControllerServer } from './http-server.ts';
 import type { Server as HttpsServer } from 'node:https';
 import { ReloadingTls, type TlsFiles } from '../http/tls.ts';
+import type { Observed } from '../../reconcilers/observed.ts';
+import { HistoryReader } from '../web/history-reader.ts';
+import { readAuthenticator } from '../web/read-auth.ts';
+import { RefPlanner } from '../web/ref-planner.ts';
+import { StatusEvents } from '../web/status-events.ts';
+import { openViewerCredentials } from '../web/viewer-credentials.ts';
+import { webRoutes } from '../web/web-routes.ts';
 
 export interface ControllerOptions {
   /** A local Git repository (work tree or bare), or an http(s) URL to clone and push to. */
@@ -77,6 +84,8 @@ export interface ControllerOptions {
   readonly tls?: TlsFiles;
   /** Plain HTTP on an address other than loopback (tokens then cross the network in clear). */
   readonly insecureListen?: boolean;
+  /** Commit ids on the web pages link here, `{commit}` replaced (`--commit-url`). */
+  readonly commitUrl?: string;
   readonly logger: Logger;
   readonly now?: () => number;
 }
@@ -123,6 +132,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
   // ---------------------------------------------------------------- state outside Git
   const credentials = await AgentCredentials.open(options.stateDir, {
     onRefreshError: (err) => log.error({ err: err.message }, 'agents file is invalid; keeping the agents read before'),
+  });
+  const viewers = await openViewerCredentials(options.stateDir, {
+    onRefreshError: (err) => log.error({ err: err.message }, 'viewers file is invalid; keeping the viewers read before'),
   });
   const controllerKey = await loadOrCreateControllerKey(options.stateDir);
   const credentialStore = await CredentialStore.open(join(options.stateDir, 'credentials.yaml'));
@@ -264,6 +276,8 @@ export async function startController(options: ControllerOptions): Promise<Runni
     },
   });
 
+  // Live updates of the web view: one event per change of a target's status.
+  const events = new StatusEvents({ bootId: `${now().toString(36)}${randomBytes(3).toString('hex')}` });
   const previous = await readCommittedStatuses(gitdir, writer.targetBranch).catch(() => new Map<TargetId, TargetStatus>());
   loop = new ReconcileLoop({
     inventory,
@@ -271,6 +285,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
     previous,
     onCommandsChanged: (agents, index) => pushTo(agents, index),
     onStatus: (status) => sink.offer(status),
+    onStatusChanged: (target, status) => events.publish(target, status),
     artifacts: () => artifacts.checks,
     credentials: (t) => credentialStore.checks(t),
     ...(options.consoleId !== undefined ? { consoleId: options.consoleId } : {}),
@@ -306,6 +321,9 @@ export async function startController(options: ControllerOptions): Promise<Runni
   const readyPromise = new Promise<void>((r) => (readyResolve = r));
   let considering: Promise<void> = Promise.resolve();
   const approvalTrust = new ApprovalTrustCache(options.approvals ?? { mode: 'none' });
+  const observedNow = (): Observed => ({
+    agents: inventory.observations, artifacts: artifacts.checks, credentials: credentialStore.checks(now()),
+  });
   const act = async (state: DesiredState) => {
     // Read before the state is applied, so no pass ever sees the revision without its trust.
     const trust = await approvalTrust.forRevision(state.objects, gitdir, state.revision);
@@ -427,6 +445,25 @@ export async function startController(options: ControllerOptions): Promise<Runni
       if (lost !== undefined) return `${lost}; ${actingOn}`;
       return !applied ? 'no valid revision applied yet' : undefined;
     },
+    web: webRoutes({
+      state: {
+        desired: () => loop.desiredState,
+        statusOf: (t) => loop.statusOf(t),
+        planOf: (t) => loop.planOf(t),
+        observed: observedNow,
+      },
+      authenticate: readAuthenticator({ viewers, agents: credentials, anonymousAllowed: isLoopback(host) }),
+      viewers,
+      history: new HistoryReader(gitdir, writer.targetBranch, options.verifyCommits),
+      planner: new RefPlanner({
+        gitdir, statusBranch: writer.targetBranch, approvals: approvalTrust,
+        ...(options.consoleId !== undefined ? { consoleId: options.consoleId } : {}),
+      }),
+      events,
+      now,
+      ...(options.commitUrl !== undefined ? { commitUrl: options.commitUrl } : {}),
+      secure: tls !== undefined,
+    }),
   }, tls);
   tls?.watch(server as HttpsServer, (level, msg) => log[level]({}, msg));
   await new Promise<void>((resolve, reject) => {
@@ -501,6 +538,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
         if (!committed) log.error({ pending: writer.pendingTargets() }, 'pending status could not be committed before stopping');
         if (pusher) await pusher.push().catch((err: unknown) => log.error({ err: (err as Error).message }, 'final status push failed'));
         await Promise.all([push.stop(), artifacts.stop()]);
+        events.close();
         await new Promise<void>((resolve) => {
           tls?.close();
           server.close(() => resolve());

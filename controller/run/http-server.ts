@@ -12,12 +12,15 @@ export interface Routes {
   readonly metrics: () => string;
   /** Undefined when ready, else why not. */
   readonly notReady: () => string | undefined;
+  /** The read API and the web pages (issue 15): true when it answered. */
+  readonly web?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 }
 
 const REPORT_PATH = /^\/v1\/agents\/([^/]+)\/report$/;
 
 /**
- * The controller's one HTTP server: the agent API, the Git webhook, health and metrics.
+ * The controller's one HTTP server: the agent API, the Git webhook, health, metrics, and the
+ * read API with the web pages.
  * Timeouts bound what a slow or silent client can hold (headers 10 s, a whole request
  * 30 s); keep-alive stays longer than an agent's report interval so a fleet reuses its
  * connections instead of opening one per report.
@@ -64,6 +67,7 @@ export function createControllerServer(routes: Routes, tls?: ReloadingTls): Serv
         return sendText(res, 200, text, PROMETHEUS_CONTENT_TYPE);
       }
       default:
+        if (routes.web?.(req, res, path)) return;
         return sendError(req, res, 404, 'NOT_FOUND', `no route ${req.method ?? ''} ${path}`);
     }
   }

@@ -120,6 +120,68 @@ const CALLS: Record<string, string> = {
     // @ts-expect-error a command's action is one of the listed ones
     await call('pushCommands', { params: { header: { 'X-Versiond-Signature': 'x' } }, body: wrong });
     return [r[202], r[401]];`,
+  listTargets: `
+    const r = await call('listTargets', { params: {} });
+    const fleet = r[200].content['application/json'];
+    const revision: string | null = fleet.revision;
+    const row = fleet.targets[0];
+    const phase: 'Pending' | 'Progressing' | 'Converged' | 'Waiting' | 'Blocked' | 'Failed' | 'Paused' | undefined = row?.phase;
+    const held: 'waiting' | 'stalled' | undefined = row?.blockedBy?.category;
+    const who: 'person' | 'controller' | undefined = row?.attention;
+    const done: number | undefined = row?.progress.done;
+    const unauthenticated: string = r[401].content['application/json'].error;
+    // @ts-expect-error a row's summary is a string, never null
+    const summary: null = row!.summary;
+    return [revision, phase, held, who, done, unauthenticated, summary, r[403], r[405].headers.Allow, r[408], r[500]];`,
+  getTarget: `
+    const r = await call('getTarget', { params: { path: { kind: 'account', name: 'acme-w360' } } });
+    const t = r[200].content['application/json'];
+    const phase: string = t.phase;
+    const state: 'Pending' | 'Waiting' | 'Staged' | 'Updating' | 'PendingRestart' | 'Updated' | 'Ahead' | 'Failed' | undefined =
+      t.members[0]?.state;
+    const online: boolean | null | undefined = t.members[0]?.online;
+    const step: 'now' | 'by hand' | 'by device' | 'waiting' | 'blocked' | undefined = t.steps[0]?.state;
+    const snippet: string | undefined = t.waves?.waves[0]?.approval?.snippet;
+    const detail: unknown = t.details['preflight'];
+    const missing: string = r[404].content['application/json'].error;
+    // @ts-expect-error the kind is one of the four target kinds, lower case
+    await call('getTarget', { params: { path: { kind: 'release', name: 'x' } } });
+    return [phase, state, online, step, snippet, detail, missing];`,
+  getTargetHistory: `
+    const r = await call('getTargetHistory', {
+      params: { path: { kind: 'hacluster', name: 'ums-prod' }, query: { cursor: '0123456789abcdef0123456789abcdef01234567', limit: 20 } },
+    });
+    const page = r[200].content['application/json'];
+    const next: string | null = page.next;
+    const event = page.events[0];
+    const when: string | undefined = event?.date;
+    const fields = event?.type === 'desired' ? event.changes[0]?.fields : undefined;
+    const phase = event?.type === 'status' ? event.targets[0]?.phase : undefined;
+    const bad: string = r[400].content['application/json'].message;
+    // @ts-expect-error limit is a number
+    await call('getTargetHistory', { params: { path: { kind: 'domain', name: 'x' }, query: { limit: '20' } } });
+    return [next, when, fields, phase, bad, r[404]];`,
+  getObserved: `
+    const r = await call('getObserved', { params: {} });
+    const snapshot = r[200].content['application/json'];
+    const agent: string | undefined = snapshot.agents[0]?.agent;
+    return [agent, r[401], r[403]];`,
+  planRevision: `
+    const r = await call('planRevision', { params: { query: { rev: 'carol/acme-media' } } });
+    const plan = r[200].content['application/json'];
+    const outcome: 'planned' | 'unusable' | 'no-reconciler' | undefined = plan.targets[0]?.outcome;
+    const invalid = r[422].content['application/json'];
+    const code: 'REVISION_INVALID' = invalid.error;
+    const line: number | undefined = invalid.diagnostics[0]?.line;
+    const busy: string = r[503].content['application/json'].error;
+    // @ts-expect-error rev is required
+    await call('planRevision', { params: { query: {} } });
+    return [outcome, code, line, busy, r[400], r[404]];`,
+  streamEvents: `
+    const r = await call('streamEvents', { params: { header: { 'Last-Event-ID': 'boot-12' }, query: { lastEventId: 'boot-12' } } });
+    const stream: string = r[200].content['text/event-stream'];
+    const retry: number = r[503].headers['Retry-After'];
+    return [stream, retry];`,
 };
 
 function clientSource(): string {

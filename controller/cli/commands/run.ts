@@ -25,8 +25,13 @@ Flags:
                            --poll-interval and on the webhook, status pushed back) (default: .)
   --branch B               branch holding the desired state (default: main)
   --status-branch B        commit status to this branch instead of --branch
-  --listen HOST:PORT       HTTP address for agents, webhook, /metrics, /healthz, /readyz
-                           (default: 127.0.0.1:8080; port 0 picks a free one)
+  --listen HOST:PORT       HTTP address for agents, webhook, /metrics, /healthz, /readyz,
+                           the web view (/) and the read API (/v1/targets …)
+                           (default: 127.0.0.1:8080; port 0 picks a free one). On loopback
+                           anyone may read; elsewhere readers need a viewer token
+                           (versiond viewers add NAME)
+  --commit-url TEMPLATE    link commit ids on the web pages to a repository web view, e.g.
+                           https://git.example.com/fleet/commit/{commit}
   --tls-cert FILE          serve HTTPS with this PEM certificate (chain), re-read when it
                            changes: a renewal needs no restart
   --tls-key FILE           its PEM private key
@@ -97,6 +102,7 @@ export const runCommand: Command = {
       'tls-key': { type: 'string' },
       'tls-client-ca': { type: 'string' },
       'insecure-listen': { type: 'boolean', default: false },
+      'commit-url': { type: 'string' },
     });
     const tls = tlsFiles(values['tls-cert'], values['tls-key'], values['tls-client-ca']);
     const approvals = approvalPolicy(values);
@@ -169,6 +175,7 @@ export const runCommand: Command = {
         ...(verifyCommits !== undefined ? { verifyCommits } : {}),
         ...(tls !== undefined ? { tls } : {}),
         insecureListen: values['insecure-listen'] ?? false,
+        ...(values['commit-url'] !== undefined ? { commitUrl: commitUrl(values['commit-url']) } : {}),
         logger,
       });
     } catch (err) {
@@ -178,6 +185,7 @@ export const runCommand: Command = {
     }
     // Machine-readable for scripts and tests that start us on port 0.
     io.stdout.write(`listening on ${controller.url}\n`);
+    io.stdout.write(`web view: ${controller.url}/\n`);
 
     const clean = await new Promise<boolean>((resolve) => {
       let signals = 0;
@@ -202,6 +210,19 @@ export const runCommand: Command = {
 };
 
 class SecretFileError extends Error {}
+
+/** Only an http(s) URL naming `{commit}`: the template becomes a link on every page. */
+function commitUrl(template: string): string {
+  let url: URL;
+  try {
+    url = new URL(template.replaceAll('{commit}', '0'));
+  } catch {
+    throw new UsageError(`--commit-url must be an http(s) URL, not ${JSON.stringify(template)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError('--commit-url must be an http(s) URL');
+  if (!template.includes('{commit}')) throw new UsageError('--commit-url must contain {commit}, replaced by the commit id');
+  return template;
+}
 
 function readSecret(file: string): string {
   let text: string;
