@@ -16,7 +16,7 @@
  *     landing in `origin.git`. Once the rollouts settle (`settle.ts`), a summary and what to
  *     try next (`next-steps.ts`); it keeps running, reacting to pushes, until Ctrl-C.
  *
- *   versiond-demo [--dir DIR] [--once] [--fast] [--timeout SEC] [--no-color]
+ *   versiond-demo [--dir DIR] [--once | --keep-running] [--fast] [--timeout SEC] [--no-color]
  *
  * `--once` exits once the rollouts settle (0), or at the timeout (1); `--fast` runs every
  * duration five times faster. A `--dir` that already holds a demo is resumed: the controller
@@ -55,7 +55,7 @@ const EXAMPLE_OBSERVED = join(ROOT, 'agent', 'example-observed.json');
 const BEHAVIOUR_FILE = fileURLToPath(new URL('./behaviour.yaml', import.meta.url));
 const CONSOLE_ID = 'console-hq';
 
-export const USAGE = `usage: versiond-demo [--dir DIR] [--once] [--fast] [--timeout SEC] [--no-color]
+export const USAGE = `usage: versiond-demo [--dir DIR] [--once | --keep-running] [--fast] [--timeout SEC] [--no-color]
 
 Runs versiond on its embedded example, in this one process: a Git repository made from
 example-repo/, the controller, and a simulated fleet of agents. Shows the rollouts converging
@@ -65,6 +65,8 @@ and the status commits landing, then what to try next. Ctrl-C stops it.
                   temporary directory); a directory holding a demo already is resumed
   --once          exit when the rollouts have settled (exit 0), or at the timeout (exit 1);
                   the default when the output is not a terminal
+  --keep-running  keep running until Ctrl-C even when the output is not a terminal
+                  (to look at the web view while the output goes to a file)
   --fast          every duration five times shorter (installs, offline periods, people)
   --timeout SEC   give up waiting for the rollouts to settle (default: 300, 120 with --fast)
   --no-color      no colours (also when NO_COLOR is set)
@@ -93,6 +95,7 @@ function parse(argv: readonly string[], io: DemoIo): Args | 'help' {
       options: {
         dir: { type: 'string' },
         once: { type: 'boolean' },
+        'keep-running': { type: 'boolean' },
         fast: { type: 'boolean' },
         timeout: { type: 'string' },
         'no-color': { type: 'boolean' },
@@ -116,7 +119,7 @@ function parse(argv: readonly string[], io: DemoIo): Args | 'help' {
     ...(values.dir !== undefined ? { dir: resolve(values.dir) } : {}),
     // Output to a terminal: a person watches, and tries things while it keeps running. Piped or
     // in CI, nobody can press Ctrl-C: stop once the rollouts settle.
-    once: values.once === true || io.stdout.isTTY !== true,
+    once: values.once === true || (io.stdout.isTTY !== true && values['keep-running'] !== true),
     fast,
     timeoutMs,
     color: io.stdout.isTTY === true && values['no-color'] !== true && !process.env['NO_COLOR'],
@@ -228,6 +231,7 @@ export async function runDemo(argv: readonly string[], io: DemoIo, stop?: Promis
         `  repository  ${paths.origin}   bare: the controller watches it and commits status to it`,
         `  your clone  ${paths.work}   edit, commit, push: see "what to try next" once it settles`,
         `  controller  ${controller.url}   log: ${paths.controllerLog}`,
+        `  web view    ${controller.url}/   open it in a browser: rollouts, why members wait, approvals, history`,
         `  agents      ${plan.agents.length}, as agent/example-observed.json reported them${offlineAtStart.length > 0 ? ` (${offlineAtStart.join(', ')} offline)` : ''}   log: ${paths.fleetLog}`,
         `  packages    ${running.packages.mirror}   a mirror serving the example's signed packages`,
         '',
