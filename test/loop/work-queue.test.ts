@@ -504,7 +504,9 @@ describe('scale', () => {
       .sort((x, y) => x.due - y.due || x.i - y.i)
       .map(({ key, due }) => [key, due]);
     expect(runs).toEqual(expected);
-    expect(scheduling).toBeLessThan(500);
+    // ~100 ms here; a linear scan per add or forget (n² = 5·10⁹ steps) would take minutes. The
+    // bound is loose because the suite runs two files at once on two cores.
+    expect(scheduling).toBeLessThan(3000);
   });
 
   it('processes 100,000 ready keys with bounded concurrency', async () => {
