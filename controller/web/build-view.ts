@@ -119,7 +119,11 @@ function blockingOf(status: TargetStatus, plan: readonly PlanStep[]): Blocking |
   if (status.phase !== 'Waiting' && status.phase !== 'Blocked' && status.phase !== 'Paused') return null;
   const speaking = speakingCondition(status.conditions);
   if (speaking === undefined) return null;
-  return { category: status.phase === 'Blocked' ? 'stalled' : 'waiting', reason: speaking.reason, message: speaking.message };
+  return {
+    category: status.phase === 'Blocked' ? 'stalled' : 'waiting',
+    reason: speaking.reason,
+    message: speaking.message,
+  };
 }
 
 /** A person must act: something stalled or failed, an approval is awaited, or a step is done by hand. */
@@ -165,7 +169,12 @@ function approvalOf(a: Record<string, unknown> | undefined, wave: number, target
   WaveApproval | null {
   const digest = str(a?.['digest']);
   if (a === undefined || digest === undefined) return null;
-  return { required: a['required'] === true, digest, approved: a['approved'] === true, snippet: approvalSnippet(wave, digest, target, path) };
+  return {
+    required: a['required'] === true,
+    digest,
+    approved: a['approved'] === true,
+    snippet: approvalSnippet(wave, digest, target, path),
+  };
 }
 
 /**

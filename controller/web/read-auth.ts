@@ -42,7 +42,8 @@ export function readAuthenticator(options: ReadAuthOptions): (req: IncomingMessa
     if (options.agents.whoHolds(token) !== undefined) {
       return {
         ok: false, status: 403, error: 'AGENT_TOKEN',
-        message: 'an agent token reads only its own commands; people and scripts use a viewer token (versiond viewers add NAME)',
+        message: 'an agent token reads only its own commands; '
+          + 'people and scripts use a viewer token (versiond viewers add NAME)',
       };
     }
     // A wrong token is an error even on loopback: silently reading as anonymous would hide it.

@@ -50,11 +50,14 @@ export class RefPlanner {
     Promise<RefPlan> {
     if (rev === '' || rev.length > 256 || /[\0-\x1f\x7f]/.test(rev)) {
       return Promise.resolve({
-        ok: false, status: 400, error: 'BAD_REVISION', message: 'rev must be a branch, tag or commit id (1–256 printable characters)',
+        ok: false, status: 400, error: 'BAD_REVISION',
+        message: 'rev must be a branch, tag or commit id (1–256 printable characters)',
       });
     }
     if (this.waiting >= MAX_WAITING) {
-      return Promise.resolve({ ok: false, status: 503, error: 'BUSY', message: `${MAX_WAITING} plans are already waiting` });
+      return Promise.resolve({
+        ok: false, status: 503, error: 'BUSY', message: `${MAX_WAITING} plans are already waiting`,
+      });
     }
     this.waiting++;
     const run = this.chain.then(() => this.planNow(rev, live)).finally(() => this.waiting--);
@@ -62,14 +65,18 @@ export class RefPlanner {
     return run;
   }
 
-  private async planNow(rev: string, live: { observed: Observed; agents: number; base: DesiredState | undefined; now: number }):
-    Promise<RefPlan> {
+  private async planNow(
+    rev: string,
+    live: { observed: Observed; agents: number; base: DesiredState | undefined; now: number },
+  ): Promise<RefPlan> {
     const { gitdir } = this.options;
     let oid: string;
     try {
       oid = await resolveRevision(gitdir, rev, this.objectCache);
     } catch (err) {
-      if (err instanceof RevisionError) return { ok: false, status: 404, error: 'REVISION_NOT_FOUND', message: err.message };
+      if (err instanceof RevisionError) {
+        return { ok: false, status: 404, error: 'REVISION_NOT_FOUND', message: err.message };
+      }
       throw err;
     }
     const state = await this.loader.load(new GitTreeSource(gitdir, oid, this.trees, this.objectCache));
@@ -86,7 +93,9 @@ export class RefPlanner {
     } catch (err) {
       if (!(err instanceof RevisionError)) throw err;
     }
-    const read = statusHead === null ? { statuses: new Map(), skipped: [] } : await readStatusesAt(gitdir, statusHead, this.objectCache);
+    const read = statusHead === null
+      ? { statuses: new Map(), skipped: [] }
+      : await readStatusesAt(gitdir, statusHead, this.objectCache);
     const report = makePlanReport({
       state,
       base: live.base,

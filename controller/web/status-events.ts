@@ -63,7 +63,9 @@ export class StatusEvents {
   handle(req: IncomingMessage, res: ServerResponse): void {
     if (this.clients.size >= this.limits.maxClients) {
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '30' });
-      res.end(JSON.stringify({ error: 'TOO_MANY_STREAMS', message: `${this.limits.maxClients} event streams are open` }));
+      res.end(JSON.stringify({
+        error: 'TOO_MANY_STREAMS', message: `${this.limits.maxClients} event streams are open`,
+      }));
       return;
     }
     res.writeHead(200, {

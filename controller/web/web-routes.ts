@@ -65,7 +65,9 @@ const SESSION_SECONDS = 12 * 3600;
 const MAX_HISTORY_PAGE = 500;
 
 /** Handles the request when its path belongs to the read side; false leaves it to the other routes. */
-export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res: ServerResponse, path: string) => boolean {
+export function webRoutes(
+  options: WebRoutesOptions,
+): (req: IncomingMessage, res: ServerResponse, path: string) => boolean {
   const { state } = options;
 
   const sourcesOf = (target: TargetId): TargetSources | undefined => {
@@ -86,7 +88,9 @@ export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res
     const agents = state.observed().agents;
     let online = 0;
     for (const a of agents.values()) if (a.online) online++;
-    return fleetView(rows(), { revision: state.desired()?.revision ?? null, now: options.now(), online, known: agents.size });
+    return fleetView(rows(), {
+      revision: state.desired()?.revision ?? null, now: options.now(), online, known: agents.size,
+    });
   };
   const context = (verdict: ReadVerdict & { ok: true }): PageContext => ({
     revision: state.desired()?.revision ?? null,
@@ -117,18 +121,21 @@ export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res
     const verdict = options.authenticate(req);
     if (!verdict.ok) {
       if (page && verdict.status === 401) {
-        res.writeHead(303, { location: `/login?next=${encodeURIComponent(url.pathname + url.search)}`, 'cache-control': 'no-store' });
+        res.writeHead(303, {
+          location: `/login?next=${encodeURIComponent(url.pathname + url.search)}`, 'cache-control': 'no-store',
+        });
         res.end();
       } else if (page) {
         sendHtml(req, res, verdict.status, renderErrorPage(verdict.status, 'Not allowed', verdict.message, noViewer()));
       } else sendError(req, res, verdict.status, verdict.error, verdict.message);
       return true;
     }
-    void (api ? apiRoute(req, res, path, url) : pageRoute(req, res, path, url, context(verdict))).catch((err: unknown) => {
-      const message = `could not answer: ${(err as Error).message}`;
-      if (api) sendError(req, res, 500, 'INTERNAL', message);
-      else sendHtml(req, res, 500, renderErrorPage(500, 'Error', message, context(verdict)));
-    });
+    void (api ? apiRoute(req, res, path, url) : pageRoute(req, res, path, url, context(verdict)))
+      .catch((err: unknown) => {
+        const message = `could not answer: ${(err as Error).message}`;
+        if (api) sendError(req, res, 500, 'INTERNAL', message);
+        else sendHtml(req, res, 500, renderErrorPage(500, 'Error', message, context(verdict)));
+      });
     return true;
   };
 
@@ -141,7 +148,8 @@ export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res
       if (rev === null) return sendError(req, res, 400, 'BAD_REVISION', 'give the ref to plan: /v1/plan?rev=BRANCH');
       const plan = await planRef(rev);
       if (plan.ok) return sendJson(req, res, 200, plan.report);
-      return sendError(req, res, plan.status, plan.error, plan.message, plan.diagnostics ? { diagnostics: plan.diagnostics } : {});
+      return sendError(req, res, plan.status, plan.error, plan.message,
+        plan.diagnostics ? { diagnostics: plan.diagnostics } : {});
     }
     const match = TARGET_PATH.exec(path);
     const found = match === null ? undefined : lookUp(match[1]!, match[2]!);
@@ -161,13 +169,15 @@ export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res
       const plan = await planRef(rev);
       if (plan.ok) return sendHtml(req, res, 200, renderPlanPage({ rev, report: plan.report }, ctx));
       const details = (plan.diagnostics ?? []).slice(0, 10).map(formatDiagnostic);
-      return sendHtml(req, res, plan.status, renderPlanPage({ rev, error: [plan.message, ...details].join('\n') }, ctx));
+      return sendHtml(req, res, plan.status,
+        renderPlanPage({ rev, error: [plan.message, ...details].join('\n') }, ctx));
     }
     const match = TARGET_PATH.exec(path);
     const found = match === null ? undefined : lookUp(match[1]!, match[2]!);
     if (found === undefined) {
       const what = match === null ? path : `${match[1]}/${match[2]}`;
-      return sendHtml(req, res, 404, renderErrorPage(404, 'No such target', `no target ${what} in the revision acted on`, ctx));
+      return sendHtml(req, res, 404,
+        renderErrorPage(404, 'No such target', `no target ${what} in the revision acted on`, ctx));
     }
     if (match![3] === undefined) {
       const filter = url.searchParams.get('member') ?? '';
@@ -194,7 +204,9 @@ export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res
   function notFoundJson(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray | null, path: string): void {
     if (match === null) return sendError(req, res, 404, 'NOT_FOUND', `no route GET ${path}`);
     const revision = state.desired()?.revision;
-    const at = revision === undefined ? 'no revision is acted on yet' : `not in revision ${revision?.slice(0, 7) ?? '(folder)'}`;
+    const at = revision === undefined
+      ? 'no revision is acted on yet'
+      : `not in revision ${revision?.slice(0, 7) ?? '(folder)'}`;
     sendError(req, res, 404, 'TARGET_NOT_FOUND', `no target ${match[1]}/${match[2]}: ${at}`);
   }
 
@@ -202,11 +214,15 @@ export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res
     const limitText = url.searchParams.get('limit');
     const limit = limitText === null ? 50 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HISTORY_PAGE) {
-      return { ok: false as const, error: 'BAD_LIMIT', message: `limit must be an integer from 1 to ${MAX_HISTORY_PAGE}` };
+      return {
+        ok: false as const, error: 'BAD_LIMIT', message: `limit must be an integer from 1 to ${MAX_HISTORY_PAGE}`,
+      };
     }
     const cursor = url.searchParams.get('cursor') ?? undefined;
     if (cursor !== undefined && !/^[0-9a-f]{40}$/.test(cursor)) {
-      return { ok: false as const, error: 'BAD_CURSOR', message: 'cursor must be a commit id from a previous page (next)' };
+      return {
+        ok: false as const, error: 'BAD_CURSOR', message: 'cursor must be a commit id from a previous page (next)',
+      };
     }
     try {
       return { ok: true as const, page: await options.history.page(target, cursor, limit) };
@@ -218,7 +234,9 @@ export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res
 
   function planRef(rev: string) {
     const observed = state.observed();
-    return options.planner.plan(rev, { observed, agents: observed.agents.size, base: state.desired(), now: options.now() });
+    return options.planner.plan(rev, {
+      observed, agents: observed.agents.size, base: state.desired(), now: options.now(),
+    });
   }
 
   function asset(req: IncomingMessage, res: ServerResponse, path: string): true {
@@ -233,11 +251,14 @@ export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res
       return true;
     }
     // Versioned by content (`?v=`): a new build changes the URL, so the file may be kept long.
+    const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const body = gzip ? found.gzip : found.body;
     res.writeHead(200, {
-      'content-type': found.contentType, 'content-length': found.body.length, etag: found.etag,
+      'content-type': found.contentType, 'content-length': body.length, etag: found.etag, vary: 'accept-encoding',
       'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff',
+      ...(gzip ? { 'content-encoding': 'gzip' } : {}),
     });
-    res.end(req.method === 'HEAD' ? undefined : found.body);
+    res.end(req.method === 'HEAD' ? undefined : body);
     return true;
   }
 
@@ -280,7 +301,8 @@ export function webRoutes(options: WebRoutesOptions): (req: IncomingMessage, res
     req.resume();
     res.writeHead(303, {
       location: '/login', 'cache-control': 'no-store',
-      'set-cookie': `${VIEWER_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${options.secure ? '; Secure' : ''}`,
+      'set-cookie':
+        `${VIEWER_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0${options.secure ? '; Secure' : ''}`,
     });
     res.end();
     return true;
@@ -316,7 +338,13 @@ function sendHtml(req: IncomingMessage, res: ServerResponse, status: number, htm
 }
 
 /** Compressed when the client accepts gzip and the answer is worth it (the overview of a large fleet). */
-function send(req: IncomingMessage, res: ServerResponse, status: number, text: string, headers: Record<string, string>): void {
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string>,
+): void {
   if (res.headersSent || res.destroyed) return;
   let body: Buffer = Buffer.from(text);
   const extra: Record<string, string> = { vary: 'accept-encoding' };

@@ -14,7 +14,8 @@ import { chromiumPath, collectPageErrors, launchBrowser, runAxe, seriousViolatio
 const CSP = "default-src 'none'; style-src 'self'; script-src 'self'";
 
 const page = (body: string, head = '') =>
-  `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>versiond harness</title>${head}</head>\n<body>${body}</body></html>\n`;
+  `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>versiond harness</title>${head}</head>\n` +
+  `<body>${body}</body></html>\n`;
 
 const FILES: Record<string, { type: string; body: string }> = {
   '/': {
@@ -30,18 +31,25 @@ const FILES: Record<string, { type: string; body: string }> = {
   // Accessibility failures on purpose: an input without a label, light grey on white.
   '/bad': {
     type: 'text/html; charset=utf-8',
-    body: page('<main><h1>Bad</h1><p class="faint">Hard to read</p><input type="text"></main>', '<link rel="stylesheet" href="/bad.css">'),
+    body: page(
+      '<main><h1>Bad</h1><p class="faint">Hard to read</p><input type="text"></main>',
+      '<link rel="stylesheet" href="/bad.css">',
+    ),
   },
   '/bad.css': { type: 'text/css', body: '.faint { color: #ccc; background: #fff; }\n' },
   // A stylesheet that does not exist, and an image the CSP blocks (img-src falls back to 'none').
   '/broken': {
     type: 'text/html; charset=utf-8',
-    body: page('<main><h1>Broken</h1><img src="/logo.png" alt="logo"></main>', '<link rel="stylesheet" href="/missing.css">'),
+    body: page(
+      '<main><h1>Broken</h1><img src="/logo.png" alt="logo"></main>',
+      '<link rel="stylesheet" href="/missing.css">',
+    ),
   },
   // An inline script, which the CSP must block (and the harness must report).
   '/inline': {
     type: 'text/html; charset=utf-8',
-    body: page('<main><h1>Inline</h1><p id="status">untouched</p><script>document.getElementById("status").textContent = "inline ran";</script></main>'),
+    body: page('<main><h1>Inline</h1><p id="status">untouched</p>' +
+      '<script>document.getElementById("status").textContent = "inline ran";</script></main>'),
   },
 };
 
@@ -67,7 +75,8 @@ beforeAll(async () => {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': file.type, 'content-security-policy': CSP, 'cache-control': 'no-store' }).end(file.body);
+    res.writeHead(200, { 'content-type': file.type, 'content-security-policy': CSP, 'cache-control': 'no-store' })
+      .end(file.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -75,7 +84,9 @@ beforeAll(async () => {
 
   const started = performance.now();
   browser = await launchBrowser();
-  console.log(`${await browser.version()} (${chromiumPath()}) launched in ${Math.round(performance.now() - started)} ms`);
+  console.log(
+    `${await browser.version()} (${chromiumPath()}) launched in ${Math.round(performance.now() - started)} ms`,
+  );
 });
 
 afterEach(async () => {
@@ -115,7 +126,10 @@ describe('browser harness', () => {
   it('keeps the page CSP in force: an inline script is blocked and reported as a console error', async () => {
     const { tab, errors } = await open('/inline');
     expect(await tab.$eval('#status', (el) => el.textContent)).toBe('untouched');
-    expect(errors).toEqual([{ kind: 'console', message: expect.stringContaining("violates the following Content Security Policy directive 'script-src 'self''") }]);
+    expect(errors).toEqual([{
+      kind: 'console',
+      message: expect.stringContaining("violates the following Content Security Policy directive 'script-src 'self''"),
+    }]);
     // axe still runs on such a page (it is evaluated over the DevTools protocol, not inlined).
     expect(seriousViolations(await runAxe(tab))).toEqual([]);
     expect(errors).toHaveLength(1);

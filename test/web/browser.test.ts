@@ -24,13 +24,16 @@ let browser: Browser;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'versiond-web-'));
-  demo = spawn(process.execPath, [join(ROOT, 'agent/demo/bin.js'), '--fast', '--keep-running', '--dir', join(dir, 'demo')], {
+  demo = spawn(process.execPath, [
+    join(ROOT, 'agent/demo/bin.js'), '--fast', '--keep-running', '--dir', join(dir, 'demo'),
+  ], {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
   });
   demo.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
   demo.stderr!.setEncoding('utf8').on('data', (c: string) => (out += c));
   [url, browser] = await Promise.all([
-    eventually(() => /web view +(http:\/\/\S+?)\/? /.exec(out)?.[1], 20_000, `the demo's web view URL; output:\n${out}`),
+    eventually(() => /web view +(http:\/\/\S+?)\/? /.exec(out)?.[1], 20_000,
+      `the demo's web view URL; output:\n${out}`),
     launchBrowser(),
   ]);
 }, 40_000);
@@ -54,7 +57,8 @@ async function open(path: string): Promise<{ page: Page; errors: ReturnType<type
 }
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git',
-  ['-c', 'user.name=Rita Reviewer', '-c', 'user.email=rita@example.com', ...args], { cwd, encoding: 'utf8', stdio: 'pipe' });
+  ['-c', 'user.name=Rita Reviewer', '-c', 'user.email=rita@example.com', ...args],
+  { cwd, encoding: 'utf8', stdio: 'pipe' });
 
 const text = (page: Page, selector = 'main') => page.$eval(selector, (e) => (e as HTMLElement).innerText);
 
@@ -74,7 +78,9 @@ describe('the web view in Chromium, on the running demo', () => {
     await eventually(() => /Settled after/.test(out), 60_000, `the demo to settle; output:\n${out.slice(-2000)}`);
     const { page, errors } = await open('/');
     const main = await text(page);
-    for (const name of ['print-paris', 'print-branches', 'acme-w360', 'globex-cebox', 'ds-paris', 'ds-berlin', 'ums-prod']) {
+    for (const name of [
+      'print-paris', 'print-branches', 'acme-w360', 'globex-cebox', 'ds-paris', 'ds-berlin', 'ums-prod',
+    ]) {
       expect(main).toContain(name);
     }
     expect(main).toMatch(/Converged/);
@@ -89,7 +95,8 @@ describe('the web view in Chromium, on the running demo', () => {
     await page.close();
   }, 90_000);
 
-  it('shows a gate opening on the target page without a reload, once a push starts a rollout through waves', async () => {
+  it('shows a gate opening on the target page without a reload, ' +
+    'once a push starts a rollout through waves', async () => {
     const { page, errors } = await open('/targets/account/acme-w360');
     await page.evaluate(() => ((window as unknown as { loadedOnce: boolean }).loadedOnce = true));
     expect(await text(page)).not.toMatch(/AwaitingApproval/);
@@ -151,7 +158,8 @@ describe('the web view in Chromium, on the running demo', () => {
   it('filters members as you type, and without JavaScript through the form', async () => {
     const { page } = await open('/targets/account/acme-w360');
     const visible = () => page.$$eval('main table tbody tr', (rows) =>
-      rows.filter((r) => (r as HTMLElement).offsetParent !== null && /acme-/.test((r as HTMLElement).innerText)).length);
+      rows.filter((r) => (r as HTMLElement).offsetParent !== null
+        && /acme-/.test((r as HTMLElement).innerText)).length);
     const all = await visible();
     await page.type('input[name=member]', 'laptop');
     await eventually(async () => (await visible()) < all, 3000, 'the filter to hide rows');

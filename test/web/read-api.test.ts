@@ -5,7 +5,10 @@ import { openViewerCredentials } from '../../controller/web/viewer-credentials.t
 import { domainRepo, eventually, startFixture, type Fixture } from '../helpers/controller-fixture.ts';
 
 /** GET with optional headers; the body as text. */
-async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
+async function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; type: string; body: string }> {
   const res = await fetch(url, { headers, redirect: 'manual' });
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
 }
@@ -109,6 +112,23 @@ describe('the read API on loopback (issue 15)', () => {
     expect(JSON.parse((await get(`${f.controller.url}/v1/plan`)).body).error).toBe('BAD_REVISION');
   });
 
+  it('serves the stylesheet and the script compressed and cached by content, and no other file', async () => {
+    const page = await get(`${f.controller.url}/`);
+    const css = /href="(\/assets\/style\.css\?v=[0-9a-f]{12})"/.exec(page.body)?.[1];
+    expect(css).toBeDefined();
+    const res = await new Promise<{ headers: Record<string, unknown>; bytes: number }>((resolve, reject) => {
+      request(`${f.controller.url}${css}`, { headers: { 'accept-encoding': 'gzip' } }, (r) => {
+        let bytes = 0;
+        r.on('data', (c: Buffer) => (bytes += c.length)).on('end', () => resolve({ headers: r.headers, bytes }));
+      }).on('error', reject).end();
+    });
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(res.headers['cache-control']).toMatch(/immutable/);
+    expect(res.bytes).toBeLessThan(4000);
+    expect((await get(`${f.controller.url}/assets/../agents.json`)).status).toBe(404);
+    expect((await get(`${f.controller.url}/assets/style.css.map`)).status).toBe(404);
+  });
+
   it('refuses to write: the read API answers 405 to anything but GET', async () => {
     const res = await fetch(`${f.controller.url}/v1/targets`, { method: 'POST', body: '{}' });
     expect(res.status).toBe(405);
@@ -127,7 +147,8 @@ describe('the read API on loopback (issue 15)', () => {
 
   it('pages the history of a target from Git, newest first, with a cursor', async () => {
     for (const v of ['6.1.3', '6.1.4']) {
-      f.repo.write('domains/print-test.yaml', f.repo.read('domains/print-test.yaml').replace(/watchdoc-6\.1\.\d/, `watchdoc-${v}`));
+      f.repo.write('domains/print-test.yaml',
+        f.repo.read('domains/print-test.yaml').replace(/watchdoc-6\.1\.\d/, `watchdoc-${v}`));
       f.repo.commitAll(`print-test to ${v} (PR #${v.at(-1)})`);
     }
     const first = await eventually(async () => {
@@ -135,9 +156,12 @@ describe('the read API on loopback (issue 15)', () => {
       return page.total >= 3 ? page : undefined;
     }, 10_000, 'the new commits in the history');
     expect(first.events).toHaveLength(2);
-    expect(first.events[0].type === 'desired' ? first.events[0].subject : first.events[1].subject).toMatch(/to 6\.1\.4/);
+    expect(first.events[0].type === 'desired' ? first.events[0].subject : first.events[1].subject)
+      .toMatch(/to 6\.1\.4/);
     expect(first.next).toBe(first.events[1].commit);
-    const second = JSON.parse((await get(`${f.controller.url}/v1/targets/domain/print-test/history?limit=2&cursor=${first.next}`)).body);
+    const second = JSON.parse(
+      (await get(`${f.controller.url}/v1/targets/domain/print-test/history?limit=2&cursor=${first.next}`)).body,
+    );
     expect(second.events[0].commit).not.toBe(first.events[1].commit);
     const seen = [...first.events, ...second.events].map((e: { commit: string }) => e.commit);
     expect(new Set(seen).size).toBe(seen.length);
@@ -161,13 +185,15 @@ describe('the read API on loopback (issue 15)', () => {
     // Changes while disconnected are replayed after the id the client last saw.
     s2.follow(50);
     f.agent('wd-s1').follow(50);
-    await eventually(() => f.controller.loop.statusOf('domain/print-test')?.phase === 'Converged', 15_000, 'convergence');
+    await eventually(() => f.controller.loop.statusOf('domain/print-test')?.phase === 'Converged', 15_000,
+      'convergence');
     const replay = await readEvents(`${f.controller.url}/v1/events`, { 'last-event-id': id![1]! },
       (t) => /"phase":"Converged"/.test(t), 3000);
     expect(replay).toMatch(/"phase":"Converged"/);
     expect(replay).not.toContain(`id: ${id![1]}\n`);
     // An id from another run of the controller: told to read everything again.
-    const reset = await readEvents(`${f.controller.url}/v1/events`, { 'last-event-id': 'older-run-5' }, (t) => /event: reset/.test(t), 3000);
+    const reset = await readEvents(`${f.controller.url}/v1/events`, { 'last-event-id': 'older-run-5' },
+      (t) => /event: reset/.test(t), 3000);
     expect(reset).toMatch(/event: reset/);
   });
 });
@@ -188,7 +214,8 @@ describe('the read API beyond loopback', () => {
   });
   const url = () => f.controller.url.replace('0.0.0.0', '127.0.0.1');
 
-  it('needs a viewer token: none is 401, a viewer token reads, a removed one is refused at the next request', async () => {
+  it('needs a viewer token: none is 401, a viewer token reads, ' +
+    'a removed one is refused at the next request', async () => {
     expect((await get(`${url()}/v1/targets`)).status).toBe(401);
     expect((await get(`${url()}/v1/events`)).status).toBe(401);
     expect((await get(`${url()}/v1/targets`, { authorization: `Bearer ${token}` })).status).toBe(200);

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 export interface Asset {
   readonly body: Buffer;
@@ -15,12 +16,14 @@ export interface Asset {
   readonly etag: string;
   /** First 12 hex digits of the body's sha256: the `?v=` query of the links. */
   readonly version: string;
+  /** The body gzipped once, for browsers that accept it. */
+  readonly gzip: Buffer;
 }
 
 function load(file: string, contentType: string): Asset {
   const body = readFileSync(fileURLToPath(new URL(`../assets/${file}`, import.meta.url)));
   const version = createHash('sha256').update(body).digest('hex').slice(0, 12);
-  return { body, contentType, etag: `"${version}"`, version };
+  return { body, contentType, etag: `"${version}"`, version, gzip: gzipSync(body, { level: 9 }) };
 }
 
 /** Keyed by the path the pages link (`/assets/style.css`, `/assets/live.js`), without the query. */
