@@ -14,10 +14,13 @@ import {
   theId,
   type CredentialsCommand,
 } from '../credentials-cli.ts';
+import { agentConfig, readEnrolment, writeSecretFile } from '../agent-enrolment.ts';
 import { resolveStateDir } from '../state-dir.ts';
 import { EXIT, oneOf, type Command, type Io } from '../usage.ts';
 
 const HELP = `Usage: versiond agents add <id> [--rotate] [--format text|json] [--state-dir DIR]
+                           [--controller-url URL] [--ca FILE] [--agent-token-file PATH]
+                           [--config-out FILE]
        versiond agents list [--format text|json] [--state-dir DIR]
        versiond agents remove <id> [--state-dir DIR]
 
@@ -37,6 +40,18 @@ Subcommands:
 Flags:
   --rotate         add: replace the token of an agent that has one; the old token stops
                    working
+  --controller-url URL
+                   add: the controller as agents reach it (https://versiond.example.com:8443);
+                   it goes into the agent configuration printed with the token
+                   (default: $VERSIOND_CONTROLLER_URL)
+  --ca FILE        add: the PEM CA certificate agents trust for the controller, copied into
+                   the agent configuration (when the controller serves TLS)
+  --agent-token-file PATH
+                   add: where the token file will be on the agent's machine
+                   (default: /etc/versiond-agent/token)
+  --config-out FILE
+                   add: also write the agent configuration to FILE (mode 0600), ready for
+                   \`versiond-agent --config FILE\`
   --format FORMAT  add, list: text (default) or json
   --state-dir DIR  where the controller keeps its own state (default: $VERSIOND_STATE_DIR,
                    else $XDG_STATE_HOME/versiond, else ~/.local/state/versiond)
@@ -65,8 +80,18 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
     rotate: { type: 'boolean' },
     format: { type: 'string' },
     'state-dir': { type: 'string' },
+    'controller-url': { type: 'string' },
+    ca: { type: 'string' },
+    'agent-token-file': { type: 'string' },
+    'config-out': { type: 'string' },
   });
   const id = theId(AGENTS, 'add', positionals);
+  // Everything the agent configuration needs is read before a token is issued that nobody would see.
+  const enrolment = await readEnrolment({
+    controllerUrl: values['controller-url'] ?? process.env['VERSIOND_CONTROLLER_URL'],
+    caFile: values.ca,
+    tokenFile: values['agent-token-file'],
+  });
   const format = oneOf('format', values.format, CREDENTIAL_FORMATS, 'text');
   const rotate = values.rotate === true;
   const stateDir = resolveStateDir(values['state-dir']);
@@ -81,9 +106,12 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
   const credentials = await AgentCredentials.open(stateDir);
   const token = await issueToken(AGENTS, credentials, id, rotate, io);
   if (token === undefined) return EXIT.findings;
+  const config = agentConfig(id, key.publicKeyBase64, enrolment);
+  const configText = `${JSON.stringify(config, null, 2)}\n`;
+  if (values['config-out'] !== undefined) await writeSecretFile(values['config-out'], configText);
   if (format === 'json') {
     const controllerKey = { algorithm: 'ed25519', publicKey: key.publicKeyBase64 };
-    io.stdout.write(`${safeJson({ agent: id, token, rotated: rotate, controllerKey, stateDir }, 2)}\n`);
+    io.stdout.write(`${safeJson({ agent: id, token, rotated: rotate, controllerKey, stateDir, config }, 2)}\n`);
     return EXIT.ok;
   }
   io.stdout.write(
@@ -102,7 +130,15 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
       'Controller public key, for agents that accept pushed commands (`--controller-key`):',
       `  ${key.publicKeyBase64}`,
       '',
+      values['config-out'] !== undefined
+        ? `Agent configuration, also written to ${printable(values['config-out'])} (\`versiond-agent --config FILE\`):`
+        : 'Agent configuration, for `versiond-agent --config FILE` (the token goes in its own file, tokenFile):',
+      configText,
     ].join('\n'),
   );
+  if (enrolment.controller === undefined) {
+    io.stderr.write('versiond agents add: no --controller-url (or $VERSIOND_CONTROLLER_URL): '
+      + 'set "controller" in the agent configuration before using it\n');
+  }
   return EXIT.ok;
 }
