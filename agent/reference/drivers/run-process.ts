@@ -1,10 +1,11 @@
 /**
- * Runs one executable for the hooks driver, with the limits an unattended agent needs: a
- * timeout, output kept bounded, and a kill that reaches the whole process group (a shell
- * script's `sleep` or installer child would otherwise outlive it). The hook's input goes
- * to its stdin; a hook that does not read it is fine.
+ * Runs one program for the hooks driver, with the limits an unattended agent needs: a
+ * timeout, output kept bounded, and a kill that reaches the whole process tree (a shell
+ * script's `sleep` or installer child would otherwise outlive it; see `kill-tree.ts`). The
+ * hook's input goes to its stdin; a hook that does not read it is fine.
  */
 import { spawn } from 'node:child_process';
+import { hookSpawnOptions, killTree, type TreeKill } from './kill-tree.ts';
 
 export interface ProcessOutcome {
   /** Exit code, or null when ended by a signal. */
@@ -30,15 +31,16 @@ export interface ProcessOptions {
   readonly signal?: AbortSignal;
   /** stdout kept (default 1 MiB: an inventory may be long); stderr keeps its last 64 KiB. */
   readonly maxStdoutBytes?: number;
-  /** After SIGTERM, how long before SIGKILL (default 5 s). */
+  /** After the request to stop (SIGTERM, taskkill), how long before the forced kill (default 5 s). */
   readonly killGraceMs?: number;
+  /** Windows: put `args` on the command line as written (cmd.exe /s /c quotes its own way). */
+  readonly verbatimArgs?: boolean;
 }
 
 const STDERR_TAIL = 64 * 1024;
 
-export function runProcess(file: string, options: ProcessOptions): Promise<ProcessOutcome> {
+export function runProcess(file: string, args: readonly string[], options: ProcessOptions): Promise<ProcessOutcome> {
   const maxStdout = options.maxStdoutBytes ?? 1024 * 1024;
-  const ownGroup = process.platform !== 'win32';
   return new Promise((resolve) => {
     let stdout = '';
     let stdoutBytes = 0;
@@ -47,33 +49,39 @@ export function runProcess(file: string, options: ProcessOptions): Promise<Proce
     let timedOut = false;
     let aborted = false;
     let settled = false;
-    let killTimer: NodeJS.Timeout | undefined;
+    let tree: TreeKill | undefined;
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
     let child;
     try {
-      child = spawn(file, [], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'], detached: ownGroup });
+      child = spawn(file, args, {
+        cwd: options.cwd,
+        env: options.env,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        ...hookSpawnOptions(),
+        windowsVerbatimArguments: options.verbatimArgs ?? false,
+      });
     } catch (err) {
-      resolve({ code: null, signal: null, stdout: '', stderr: '', timedOut: false, aborted: false, startError: (err as Error).message, stdoutTruncated: false });
+      const startError = (err as Error).message;
+      const nothing = { stdout: '', stderr: '', timedOut: false, aborted: false, stdoutTruncated: false };
+      resolve({ code: null, signal: null, ...nothing, startError });
       return;
     }
 
-    const kill = (sig: NodeJS.Signals): void => {
-      try {
-        if (ownGroup && child.pid !== undefined) process.kill(-child.pid, sig);
-        else child.kill(sig);
-      } catch {
-        // already gone
-      }
-    };
+    // No pid: it never started, and 'error' settles the outcome.
     const stop = (): void => {
-      kill('SIGTERM');
-      killTimer ??= setTimeout(() => kill('SIGKILL'), options.killGraceMs ?? 5_000);
+      if (tree !== undefined || child.pid === undefined) return;
+      tree = killTree(child.pid, { graceMs: options.killGraceMs ?? 5_000 });
     };
+    // Once the hook has exited (its output draining) its outcome stands: nothing to stop, and on
+    // Windows its pid may already belong to another process.
     const timer = setTimeout(() => {
+      if (exited !== undefined) return;
       timedOut = true;
       stop();
     }, options.timeoutMs);
     const onAbort = (): void => {
+      if (exited !== undefined) return;
       aborted = true;
       stop();
     };
@@ -84,11 +92,11 @@ export function runProcess(file: string, options: ProcessOptions): Promise<Proce
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
       child.stdout.destroy();
       child.stderr.destroy();
-      resolve({ code, signal, stdout, stderr, timedOut, aborted, stdoutTruncated, ...(startError !== undefined ? { startError } : {}) });
+      const error = startError !== undefined ? { startError } : {};
+      resolve({ code, signal, stdout, stderr, timedOut, aborted, stdoutTruncated, ...error });
     };
 
     child.stdout.setEncoding('utf8');
@@ -112,10 +120,10 @@ export function runProcess(file: string, options: ProcessOptions): Promise<Proce
     child.on('error', (err) => finish(null, null, err.message));
     // 'close' waits for every holder of the pipes; a hook that starts a daemon hands them on,
     // so after 'exit' the output gets a short moment to drain, not forever.
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     child.on('close', (code, signal) => finish(exited?.code ?? code, exited?.signal ?? signal));
     child.on('exit', (code, signal) => {
       exited = { code, signal };
+      tree?.leaderExited();
       setTimeout(() => finish(code, signal), 200).unref();
     });
   });
