@@ -1,8 +1,9 @@
 /**
  * The agent configuration file (`versiond-agent --config FILE`): written by
  * `versiond agents add --controller-url …` on the controller's side, read by the agent. One
- * JSON object whose keys are the agent's long flags in camelCase; a flag given on the command
- * line wins over the file. JSON, not YAML, so the agent needs no parser beyond Node's.
+ * JSON object whose keys are the agent's long flags in camelCase (`--token-file` is
+ * `tokenFile`), plus `caPem`, the CA inline; a flag given on the command line wins over the
+ * file. JSON, not YAML, so the agent needs no parser beyond Node's.
  */
 export interface AgentConfig {
   /** The controller as the agent reaches it: `https://versiond.example.com:8443`. */
@@ -10,12 +11,13 @@ export interface AgentConfig {
   readonly id?: string;
   /** Where the token file is on the agent's machine (mode 0600). */
   readonly tokenFile?: string;
-  /** PEM CA certificate(s) to trust for the controller, inline: the file is then self-contained. */
+  /** A PEM file of CA certificates to trust for the controller (`--ca`). */
   readonly ca?: string;
-  /** …or a PEM file of them. */
-  readonly caFile?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
+  /** …or the certificates inline, as `agents add --ca` writes them: the file is then self-contained. */
+  readonly caPem?: string;
+  /** The agent's client certificate and key, PEM files (`--cert`, `--key`). */
+  readonly cert?: string;
+  readonly key?: string;
   /** The controller's Ed25519 public key (base64), for agents that accept pushed commands. */
   readonly controllerKey?: string;
   readonly stateDir?: string;
@@ -33,9 +35,9 @@ export const AGENT_CONFIG_KEYS: Readonly<Record<keyof AgentConfig, 'string'>> = 
   id: 'string',
   tokenFile: 'string',
   ca: 'string',
-  caFile: 'string',
-  certFile: 'string',
-  keyFile: 'string',
+  caPem: 'string',
+  cert: 'string',
+  key: 'string',
   controllerKey: 'string',
   stateDir: 'string',
   driver: 'string',

@@ -68,7 +68,7 @@ export function agentConfig(id: string, controllerKey: string, enrolment: Enrolm
     controller: enrolment.controller ?? 'https://CONTROLLER:8443',
     id,
     tokenFile: enrolment.tokenFile,
-    ...(enrolment.ca !== undefined ? { ca: enrolment.ca } : {}),
+    ...(enrolment.ca !== undefined ? { caPem: enrolment.ca } : {}),
     controllerKey,
   };
 }

@@ -38,7 +38,7 @@ describe('versiond agents add prints a ready agent configuration', () => {
       controller: 'https://versiond.example.com:8443',
       id: 'wd-paris-s1',
       tokenFile: 'C:\\ProgramData\\versiond-agent\\token',
-      ca: readFileSync(ca.certPath, 'utf8'),
+      caPem: readFileSync(ca.certPath, 'utf8'),
       controllerKey: expect.stringMatching(/^[A-Za-z0-9+/]{43}=$/),
     });
     expect(statSync(out).mode & 0o777).toBe(0o600);
@@ -53,7 +53,7 @@ describe('versiond agents add prints a ready agent configuration', () => {
     expect(r.code).toBe(0);
     const answer = JSON.parse(r.stdout);
     expect(answer.config).toMatchObject({ controller: 'http://127.0.0.1:8080', id: 'wd-lille', tokenFile: '/etc/versiond-agent/token' });
-    expect(answer.config.ca).toBeUndefined();
+    expect(answer.config.caPem).toBeUndefined();
   });
 
   it.each([
