@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentCredentials } from '../../controller/agents/agent-credentials.ts';
+import { schemaValidator } from '../../controller/desired/schema-validator.ts';
 import { openViewerCredentials } from '../../controller/web/viewer-credentials.ts';
 import { domainRepo, eventually, startFixture, type Fixture } from '../helpers/controller-fixture.ts';
 
@@ -11,6 +12,14 @@ async function get(
 ): Promise<{ status: number; type: string; body: string }> {
   const res = await fetch(url, { headers, redirect: 'manual' });
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
+}
+
+/** The answer, parsed, after checking it against its schema in schemas/ (as the OpenAPI document names it). */
+function conforming(file: string, body: string) {
+  const value = JSON.parse(body);
+  const validate = schemaValidator(file);
+  expect(validate(structuredClone(value)), JSON.stringify(validate.errors)).toBe(true);
+  return value;
 }
 
 /** Reads an event stream until `until` holds for what came so far, or the time is up. */
@@ -56,7 +65,7 @@ describe('the read API on loopback (issue 15)', () => {
     const res = await get(`${f.controller.url}/v1/targets`);
     expect(res.status).toBe(200);
     expect(res.type).toBe('application/json');
-    const view = JSON.parse(res.body);
+    const view = conforming('view-fleet.schema.json', res.body);
     expect(view.revision).toMatch(/^[0-9a-f]{40}$/);
     expect(view.agents).toEqual({ online: 2, known: 2 });
     const row = view.targets.find((t: { target: string }) => t.target === 'domain/print-test');
@@ -70,7 +79,7 @@ describe('the read API on loopback (issue 15)', () => {
   it('shows one target: members with observed versions and reports, the ordered steps and why each waits', async () => {
     const res = await get(`${f.controller.url}/v1/targets/domain/print-test`);
     expect(res.status).toBe(200);
-    const detail = JSON.parse(res.body);
+    const detail = conforming('view-target.schema.json', res.body);
     const s2 = detail.members.find((m: { name: string }) => m.name === 'wd-s2');
     expect(s2).toMatchObject({ agent: 'wd-s2', desired: '6.1.4', observed: null, online: null, lastReport: null });
     const master = detail.members.find((m: { name: string }) => m.name === 'wd-master');
@@ -96,7 +105,7 @@ describe('the read API on loopback (issue 15)', () => {
   it('serves the observed snapshot in its schema, so plan --observed URL reads what the controller reads', async () => {
     const res = await get(`${f.controller.url}/v1/observed`);
     expect(res.status).toBe(200);
-    const snapshot = JSON.parse(res.body);
+    const snapshot = conforming('observed-snapshot.schema.json', res.body);
     expect(snapshot.agents.map((a: { agent: string }) => a.agent)).toEqual(['wd-master', 'wd-s1']);
     expect(Array.isArray(snapshot.artifacts)).toBe(true);
   });
@@ -105,7 +114,7 @@ describe('the read API on loopback (issue 15)', () => {
     f.repo.git('branch', 'pr-7');
     const ok = await get(`${f.controller.url}/v1/plan?rev=pr-7`);
     expect(ok.status).toBe(200);
-    const report = JSON.parse(ok.body);
+    const report = conforming('plan.schema.json', ok.body);
     expect(report.targets.map((t: { target: string }) => t.target)).toEqual(['domain/print-test']);
     expect(report.observed).toEqual({ source: 'the controller (live)', agents: 2 });
     expect((await get(`${f.controller.url}/v1/plan?rev=no-such-branch`)).status).toBe(404);
@@ -152,7 +161,8 @@ describe('the read API on loopback (issue 15)', () => {
       f.repo.commitAll(`print-test to ${v} (PR #${v.at(-1)})`);
     }
     const first = await eventually(async () => {
-      const page = JSON.parse((await get(`${f.controller.url}/v1/targets/domain/print-test/history?limit=2`)).body);
+      const res = await get(`${f.controller.url}/v1/targets/domain/print-test/history?limit=2`);
+      const page = conforming('view-history.schema.json', res.body);
       return page.total >= 3 ? page : undefined;
     }, 10_000, 'the new commits in the history');
     expect(first.events).toHaveLength(2);
