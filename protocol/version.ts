@@ -14,6 +14,8 @@
  *   - This is the ONLY file allowed to import `semver`; everything else goes through this API,
  *     so there is exactly one notion of "newer" across controller, reconcilers and agent.
  *   - Pure: no I/O, no clock, no globals. Values are frozen.
+ *   - It lives in `protocol/` because agents compare versions too (`6.09.120` is `6.9.120` to
+ *     the reference agent as to the reconcilers), and the agent ships without the controller.
  */
 import semver from 'semver';
 

@@ -1,4 +1,4 @@
-import type { ArtifactRef } from './contract.ts';
+import type { ArtifactRef } from '../protocol/artifact.ts';
 import type { Release } from './model/desired.ts';
 
 /** What an agent needs of a release to download and verify its package. */

@@ -1,7 +1,8 @@
 import { hash } from 'node:crypto';
-import type { Action } from './contract.ts';
+import type { Action } from '../protocol/action.ts';
 import type { TargetId } from './model/identity.ts';
-import type { AgentObservation, CommandResult } from './observed.ts';
+import type { CommandResult } from '../protocol/command-result.ts';
+import type { AgentObservation } from './observed.ts';
 
 /**
  * A command's id is derived from what it does — (target, member, action, version) — so the

@@ -8,6 +8,8 @@
  * moment and calling the reconciler again on the same (desired, observed, status) continues
  * the rollout at the same step: there is no workflow state anywhere else.
  */
+import type { Action } from '../protocol/action.ts';
+import type { AgentCommand } from '../protocol/command.ts';
 import type { ApprovalTrust } from './model/approval-trust.ts';
 import type { DesiredObject, Kind } from './model/desired.ts';
 import type { ErrorCategory } from './model/errors.ts';
@@ -35,42 +37,17 @@ export interface DesiredInput<K extends Kind = Kind> {
 
 // ------------------------------------------------------------------ commands
 
-export type Action =
-  | 'stage' // download and verify a release, install nothing ("propagate", seed 000)
-  | 'apply' // install a staged release
-  | 'restart' // restart to finalise (seeds 001, 003)
-  | 'sync' // copy content to a distribution server (seed 002)
-  | 'backup' // take a database backup (seed 004)
-  | 'migrate' // the last UMS server migrates the production schema (seed 004)
-  | 'end-update-mode'; // return a UMS server to normal mode (seed 004)
-
 /** How the agent gets the command: it calls in and gets it in the answer, or the controller may also push it. */
 export type Delivery = 'mailbox' | 'push';
 
-/** The package a `stage` or `apply` is about, as the agent needs it to download and verify. */
-export interface ArtifactRef {
-  readonly release: string;
-  readonly product: string;
-  readonly version: string;
-  readonly url: string;
-  readonly sha256: string;
-  readonly size: number;
-  readonly signature: { readonly algorithm: 'ed25519'; readonly publicKey: string; readonly value: string };
-}
-
-export interface Command {
-  /** Deterministic from (target, member, action, version): re-sending a command is harmless. See `commandId`. */
-  readonly id: string;
+/**
+ * A command as a reconciler sends it: the protocol's command (`protocol/command.ts`, what the
+ * agent receives) plus what stays with the controller — which agent runs it, and how it gets it.
+ */
+export interface Command extends AgentCommand {
   readonly target: TargetId;
-  readonly member: string;
   readonly agent: string;
-  readonly action: Action;
   readonly delivery: Delivery;
-  readonly product?: string;
-  readonly version?: string;
-  readonly artifact?: ArtifactRef;
-  /** Action-specific parameters (e.g. the file list of a `sync`). */
-  readonly params?: Readonly<Record<string, unknown>>;
 }
 
 // ------------------------------------------------------------------ plan

@@ -14,7 +14,7 @@ import {
   sortVersions,
   tryParseVersion,
   versionsEqual,
-} from '../reconcilers/model/version.ts';
+} from '../protocol/version.ts';
 
 describe('parseVersion: real product version strings', () => {
   it.each([

@@ -10,7 +10,7 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import type { ObservedInventory } from '../../controller/agents/inventory.ts';
-import { verifyPackage } from '../../controller/artifacts/verify-package.ts';
+import { verifyPackage } from '../../protocol/verify-package.ts';
 import type { CredentialStore } from '../../controller/credentials/credential-store.ts';
 import type { AnyDesiredObject, Release } from '../../reconcilers/model/desired.ts';
 import type { ArtifactCheck } from '../../reconcilers/observed.ts';

@@ -31,7 +31,7 @@
 import { readFile } from 'node:fs/promises';
 import { makeDiagnostic, formatFieldPath, type FieldPath } from '../../controller/desired/diagnostics.ts';
 import { locate, parseDesiredFile, sourceTextAt, type ParsedYaml } from '../../controller/desired/parse-document.ts';
-import { tryParseVersion } from '../../reconcilers/model/version.ts';
+import { tryParseVersion } from '../../protocol/version.ts';
 import { agentMatcher } from './agent-glob.ts';
 import { parseDuration } from './duration.ts';
 

@@ -12,7 +12,7 @@
  */
 import type { Agent } from '../reference/agent.ts';
 import type { SimulatedDriver, SimulatedMachine } from '../reference/drivers/simulated-driver.ts';
-import type { ComponentReport } from '../../reconcilers/observed.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
 import type { AgentBehaviour } from './behaviour.ts';
 import type { Duty } from './duties.ts';
 

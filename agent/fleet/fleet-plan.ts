@@ -14,9 +14,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { SimulatedMachine } from '../reference/drivers/simulated-driver.ts';
-import type { ComponentReport, ContentInventory, Observed } from '../../reconcilers/observed.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { ContentInventory } from '../../protocol/content.ts';
+import type { Observed } from '../../reconcilers/observed.ts';
 import type { AnyDesiredObject } from '../../reconcilers/model/desired.ts';
-import { compareVersions } from '../../reconcilers/model/version.ts';
+import { compareVersions } from '../../protocol/version.ts';
 import type { ReleaseIndex } from '../../reconcilers/model/release-index.ts';
 import { dutiesByAgent, releaseIndexOf, type Duty } from './duties.ts';
 

@@ -18,6 +18,8 @@ export interface AgentTls {
 
 export interface AgentTlsFiles {
   readonly caFile?: string;
+  /** The CA inline (`caPem` of a configuration file), when no file is named. */
+  readonly caPem?: string;
   readonly certFile?: string;
   readonly keyFile?: string;
 }
@@ -27,7 +29,11 @@ export async function readAgentTls(files: AgentTlsFiles): Promise<AgentTls> {
     : readFile(file, 'utf8').catch((err: Error) => Promise.reject(new Error(`${flag} ${file}: ${err.message}`)));
   const [ca, cert, key] = await Promise.all([pem('--ca', files.caFile), pem('--cert', files.certFile),
     pem('--key', files.keyFile)]);
-  return { ...(ca !== undefined ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
+  const trusted = ca ?? files.caPem;
+  return {
+    ...(trusted !== undefined ? { ca: trusted } : {}),
+    ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
+  };
 }
 
 /** What an https.Agent needs of it: the CA added to the system's roots, the client certificate. */

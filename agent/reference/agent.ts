@@ -20,12 +20,12 @@
  * keep-alive connection pool (`connections`), `start()` / `stop()`.
  */
 import { readFileSync } from 'node:fs';
-import { pino, type Logger } from 'pino';
 import { AgentStateStore } from './agent-state.ts';
 import { Backoff } from './backoff.ts';
 import { CommandExecutor, type MachineReport } from './command-executor.ts';
 import { agentFor, ControllerClient, keepAliveAgents, type AgentTls, type KeepAliveAgents, type ReportOutcome } from './controller-client.ts';
 import type { Driver } from './drivers/driver.ts';
+import { jsonLog, type Logger } from './json-log.ts';
 import { PackageStore } from './package-store.ts';
 import type { AgentCommand, AgentReport } from './protocol.ts';
 import { PushServer } from './push-server.ts';
@@ -56,7 +56,7 @@ export interface AgentOptions {
   readonly tls?: AgentTls;
   readonly stateDir: string;
   readonly driver: Driver;
-  /** pino logger; each line gets `agent: <id>`. Default: JSON on stdout at `info`. */
+  /** Each line gets `agent: <id>` (a pino logger fits too). Default: JSON lines on stdout at `info`. */
   readonly logger?: Logger;
   /** Base URL of a mirror of the vendors' download sites. */
   readonly artifactMirror?: string;
@@ -111,7 +111,7 @@ export class Agent {
     if (!/^[A-Za-z0-9._-]+$/.test(options.id) || options.id.length > 253) throw new Error(`agent id ${JSON.stringify(options.id)}: letters, digits, ".", "_" and "-" only`);
     this.id = options.id;
     this.driver = options.driver;
-    this.log = (options.logger ?? pino({ level: 'info' })).child({ agent: options.id });
+    this.log = (options.logger ?? jsonLog({ level: 'info' })).child({ agent: options.id });
     this.ownsConnections = options.connections === undefined;
     this.connections = options.connections ?? keepAliveAgents(4, options.tls);
     this.backoff = new Backoff({ ...options.backoff, random: options.random ?? seededRandom(seedOf(options.id)) });

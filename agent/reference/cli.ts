@@ -1,18 +1,20 @@
 /**
  * `versiond-agent`: runs one reference agent until SIGTERM/SIGINT.
  *
- *   versiond-agent --controller URL --id ID --token-file FILE --state-dir DIR
+ *   versiond-agent [--config FILE] --controller URL --id ID --token-file FILE --state-dir DIR
  *                  [--driver hooks:DIR|simulated[:FILE]] [--listen HOST:PORT] [--advertise URL]
  *                  [--controller-key BASE64] [--artifact-mirror URL] [--log-level LEVEL]
  *
- * Logs are JSON lines (pino) on stdout, each carrying the agent id. Exit codes: 0 stopped by
- * a signal, 1 could not start (state directory in use, port taken, unreadable token), 2 usage.
+ * Logs are JSON lines (pino's format, json-log.ts) on stdout, each carrying the agent id. Exit
+ * codes: 0 stopped by a signal, 1 could not start (state directory in use, port taken,
+ * unreadable token), 2 usage (a bad flag or configuration file).
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readAgentTls } from './agent-tls.ts';
-import { pino, type Level } from 'pino';
+import { readAgentTls, type AgentTlsFiles } from './agent-tls.ts';
+import { jsonLog, type Level } from './json-log.ts';
+import { AgentConfigError, flagOf, readAgentConfig } from './agent-config-file.ts';
 import { Agent, AGENT_VERSION, type PushOptions } from './agent.ts';
 import type { Driver } from './drivers/driver.ts';
 import { HooksDriver } from './drivers/hooks-driver.ts';
@@ -20,11 +22,13 @@ import { SimulatedDriver, type SimulatedBehaviour, type SimulatedMachine } from 
 import { REPORT_SCHEMA } from './protocol.ts';
 import { schemaProblem } from './protocol-validation.ts';
 
-export const USAGE = `usage: versiond-agent --controller URL --id ID --token-file FILE --state-dir DIR
+export const USAGE = `usage: versiond-agent [--config FILE] --controller URL --id ID --token-file FILE --state-dir DIR
                       [--ca FILE] [--cert FILE --key FILE]
                       [--driver hooks:DIR|simulated[:FILE]] [--listen HOST:PORT] [--advertise URL]
                       [--controller-key BASE64] [--artifact-mirror URL] [--log-level LEVEL]
 
+  --config FILE           a JSON file of these flags in camelCase ({"controller": …, "tokenFile": …}),
+                          as \`versiond agents add --config-out\` writes it; flags given here win
   --controller URL        the versiond controller (http://127.0.0.1:8080)
   --id ID                 this agent's id (a member's agent, or its name)
   --token-file FILE       file holding this agent's token (versiond agents add ID); optional with --cert
@@ -59,7 +63,7 @@ interface Parsed {
   readonly controller: string;
   readonly id: string;
   readonly tokenFile?: string;
-  readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  readonly tls: AgentTlsFiles;
   readonly stateDir: string;
   readonly driver: string;
   readonly push?: PushOptions;
@@ -86,6 +90,7 @@ function parse(argv: readonly string[]): Parsed | 'help' | 'version' {
         ca: { type: 'string' },
         cert: { type: 'string' },
         key: { type: 'string' },
+        config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -97,6 +102,17 @@ function parse(argv: readonly string[]): Parsed | 'help' | 'version' {
   }
   if (values.help) return 'help';
   if (values.version) return 'version';
+  // The configuration file stands for flags; a flag given on the command line wins.
+  let caPem: string | undefined;
+  if (values.config !== undefined) {
+    const config = readAgentConfig(values.config);
+    const flags = values as Record<string, string | boolean | undefined>;
+    for (const [key, value] of Object.entries(config) as [keyof typeof config, string][]) {
+      if (key === 'caPem') caPem = value;
+      else flags[flagOf(key)] ??= value;
+    }
+    if (values.ca !== undefined) caPem = undefined;
+  }
   const need = (name: 'controller' | 'id' | 'token-file' | 'state-dir'): string => {
     const v = values[name];
     if (v === undefined || v === '') throw new UsageError(`--${name} is required`);
@@ -106,6 +122,7 @@ function parse(argv: readonly string[]): Parsed | 'help' | 'version' {
   if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
   const tls = {
     ...(values.ca !== undefined ? { caFile: values.ca } : {}),
+    ...(caPem !== undefined ? { caPem } : {}),
     ...(values.cert !== undefined && values.key !== undefined ? { certFile: values.cert, keyFile: values.key } : {}),
   };
   // A client certificate names the agent: the token is then optional.
@@ -163,6 +180,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   try {
     args = parse(argv);
   } catch (err) {
+    if (err instanceof AgentConfigError) {
+      io.stderr.write(`versiond-agent: ${err.message}\n`);
+      return 2;
+    }
     if (!(err instanceof UsageError)) throw err;
     io.stderr.write(`versiond-agent: ${err.message}\n${USAGE}`);
     return 2;
@@ -176,7 +197,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stdout.write(`${AGENT_VERSION.replace('/', ' ')}\n`);
     return 0;
   }
-  const log = pino({ level: args.level, base: { agent: args.id, pid: process.pid } });
+  const log = jsonLog({ level: args.level, base: { agent: args.id, pid: process.pid } });
   let agent: Agent;
   try {
     let token: string | undefined;
@@ -196,7 +217,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       tls,
       stateDir: args.stateDir,
       driver,
-      logger: pino({ level: args.level, base: { pid: process.pid } }),
+      logger: jsonLog({ level: args.level, base: { pid: process.pid } }),
       ...(args.push ? { push: args.push } : {}),
       ...(args.mirror !== undefined ? { artifactMirror: args.mirror } : {}),
     });

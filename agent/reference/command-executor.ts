@@ -18,10 +18,10 @@
  * reports (`command-effect.ts`) is recorded `succeeded` without running it again; any other
  * is run again, from step 1. A command with a finished result is never run again.
  */
-import type { Logger } from 'pino';
 import type { AgentStateStore } from './agent-state.ts';
 import { effectAlreadyThere } from './command-effect.ts';
 import type { Driver, Inventory, RunOutcome } from './drivers/driver.ts';
+import type { Logger } from './json-log.ts';
 import type { PackageStore } from './package-store.ts';
 import type { AgentCommand, CommandResult, ComponentReport, Facts } from './protocol.ts';
 import { sameVersion } from './same-version.ts';

@@ -7,7 +7,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { httpsAgentOptions, type AgentTls } from './agent-tls.ts';
-import fetch from 'node-fetch';
+import { httpRequest, readText } from './http-request.ts';
 import { ANSWER_SCHEMA, type AgentReport, type ProtocolError, type ReportAnswer } from './protocol.ts';
 import { schemaProblem } from './protocol-validation.ts';
 
@@ -56,7 +56,7 @@ function describeFailure(e: Error & { code?: string; cause?: { code?: string } }
   return text !== undefined ? `${text} (${code})` : (code ?? e.message);
 }
 
-/** The pool for a URL, in node-fetch's `agent` option form. */
+/** The pool for a URL (`http-request.ts`'s `agent` option; node-fetch's too, for the fleet simulator). */
 export function agentFor(agents: KeepAliveAgents): (url: URL) => HttpAgent {
   return (url) => (url.protocol === 'https:' ? agents.https : agents.http);
 }
@@ -81,13 +81,13 @@ export class ControllerClient {
   }
 
   async report(report: AgentReport, signal?: AbortSignal): Promise<ReportOutcome> {
-    // node-fetch destroys the body stream of a request aborted before it is sent, with nobody listening: never start one.
+    // A report of an agent that is stopping is not started at all.
     if (signal?.aborted) return { kind: 'unavailable', message: `${this.reportUrl}: not sent, the agent is stopping` };
     const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
     let status: number;
     let text: string;
     try {
-      const res = await fetch(this.reportUrl, {
+      const res = await httpRequest(this.reportUrl, {
         method: 'POST',
         headers: {
           ...(this.options.token !== undefined ? { authorization: `Bearer ${this.options.token}` } : {}),
@@ -98,7 +98,7 @@ export class ControllerClient {
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
       status = res.status;
-      text = await res.text();
+      text = await readText(res);
     } catch (err) {
       const e = err as Error & { code?: string; cause?: { code?: string } };
       const why = timeout.aborted ? `no answer within ${(this.options.timeoutMs ?? 30_000) / 1000} s` : describeFailure(e);

@@ -11,11 +11,10 @@
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import type { Agent as HttpAgent } from 'node:http';
 import { join } from 'node:path';
-import fetch from 'node-fetch';
-import { mirroredUrl } from '../../controller/artifacts/mirror-url.ts';
-import { verifyPackage } from '../../controller/artifacts/verify-package.ts';
+import { mirroredUrl } from '../../protocol/mirror-url.ts';
+import { verifyPackage } from '../../protocol/verify-package.ts';
+import { discard, httpRequest } from './http-request.ts';
 import type { ArtifactRef } from './protocol.ts';
-
 
 /** Waits before the second and third download attempts. */
 const DOWNLOAD_RETRIES_MS = [500, 2000];
@@ -25,7 +24,7 @@ export type PackageOutcome =
   | { readonly ok: false; readonly insecure: boolean; readonly reason: string };
 
 export interface PackageStoreOptions {
-  /** Base of a mirror of the vendors' download sites (`mirror-url.ts`). */
+  /** Base of a mirror of the vendors' download sites (`protocol/mirror-url.ts`). */
   readonly mirror?: string;
   /** Keep-alive agents for downloads. */
   readonly httpAgent?: (url: URL) => HttpAgent | undefined;
@@ -95,9 +94,10 @@ export class PackageStore {
     const abort = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let bytes: Buffer;
     try {
-      const res = await fetch(url, { signal: abort, ...(this.options.httpAgent ? { agent: this.options.httpAgent } : {}) });
+      const agent = this.options.httpAgent;
+      const res = await httpRequest(url, { signal: abort, ...(agent ? { agent } : {}) });
       if (res.status !== 200) {
-        res.body?.resume();
+        discard(res.body);
         return { ok: false, insecure: false, reason: `could not download ${url}: HTTP ${res.status}` };
       }
       const chunks: Buffer[] = [];
@@ -106,7 +106,7 @@ export class PackageStore {
         size += chunk.length;
         // More than the release declares cannot verify: stop reading rather than fill the disk or memory.
         if (size > artifact.size) {
-          abortBody(res.body);
+          res.body.destroy();
           return { ok: false, insecure: true, reason: `package not secure: more than the ${artifact.size} bytes the release declares` };
         }
         chunks.push(chunk);
@@ -131,8 +131,4 @@ export class PackageStore {
     await rename(tmp, path);
     return { ok: true, path };
   }
-}
-
-function abortBody(body: unknown): void {
-  (body as { destroy?: () => void } | null)?.destroy?.();
 }

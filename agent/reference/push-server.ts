@@ -14,14 +14,14 @@
  *                                         dedup by id), their outcome follows in reports.
  */
 import type { KeyObject } from 'node:crypto';
-import { verifyPushSignature } from '../../controller/agents/controller-key.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
-import { ed25519PublicKey } from '../../controller/artifacts/verify-package.ts';
+import { PUSH_SIGNATURE_HEADER, verifyPushSignature } from '../../protocol/push-signature.ts';
+import { messageProblem } from '../../protocol/schema-validation.ts';
+import { ed25519PublicKey } from '../../protocol/verify-package.ts';
+import type { Logger } from './json-log.ts';
 import { PUSH_SCHEMA, type AgentCommand, type ProtocolError, type PushedCommands } from './protocol.ts';
-import { schemaProblem } from './protocol-validation.ts';
 
 export const MAX_PUSH_BYTES = 1024 * 1024;
 export const MAX_PUSH_SKEW_MS = 5 * 60_000;
@@ -86,7 +86,7 @@ export class PushServer {
     }
     if (body === 'aborted') return;
 
-    const header = req.headers['x-versiond-signature'];
+    const header = req.headers[PUSH_SIGNATURE_HEADER];
     if (!verifyPushSignature(this.options.controllerKey, body, Array.isArray(header) ? header[0] : header)) {
       this.options.log.warn({ remote: req.socket.remoteAddress }, 'push refused: the X-Versiond-Signature does not verify with the controller key');
       return send(res, 401, { error: 'UNAUTHENTICATED', message: 'X-Versiond-Signature is missing or does not verify with the controller key' });
@@ -97,8 +97,12 @@ export class PushServer {
     } catch (err) {
       return send(res, 400, { error: 'INVALID_JSON', message: `the body is not JSON: ${(err as Error).message}` });
     }
-    const problem = schemaProblem(PUSH_SCHEMA, value);
-    if (problem !== undefined) return send(res, 400, { error: 'INVALID_REQUEST', message: `not a push of protocol v1: ${problem}`, field: problem.split(':')[0]! });
+    const problem = messageProblem(PUSH_SCHEMA, value, '(the message)');
+    if (problem !== undefined) {
+      const message = `not a push of protocol v1: ${problem.message}`;
+      const field = problem.field === '' ? '(the message)' : problem.field;
+      return send(res, 400, { error: 'INVALID_REQUEST', message, field });
+    }
     const push = value as PushedCommands;
     if (push.agent !== this.options.agentId) {
       this.options.log.warn({ pushedFor: push.agent }, `push refused: it is for agent ${push.agent}, not this one`);

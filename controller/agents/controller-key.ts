@@ -1,13 +1,16 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+/**
+ * The controller's key: it signs the commands pushed to agents (`X-Versiond-Signature`) and
+ * status commits. Only the signing half is here; agents check pushes with
+ * `protocol/push-signature.ts`, which defines the header both sides write and read.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { syncDirectory } from '../fs/sync-directory.ts';
-import { link, mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { ed25519PublicKey } from '../artifacts/verify-package.ts';
+import { pushSignatureHeader } from '../../protocol/push-signature.ts';
 
 /** The controller's private key, in its state dir (never in the Git repository). */
 export const CONTROLLER_KEY_FILE = 'controller-key.pem';
-/** Header carrying the signature of a pushed body (schemas/agent-push.schema.json). */
-export const PUSH_SIGNATURE_HEADER = 'x-versiond-signature';
 
 export interface ControllerKey {
   readonly file: string;
@@ -40,27 +43,6 @@ export async function loadOrCreateControllerKey(stateDir: string): Promise<Contr
   return controllerKeyFromPem(file, pem);
 }
 
-/**
- * Whether `header` (`X-Versiond-Signature`) is the controller's signature of exactly `body`,
- * for an agent that accepts pushed commands. Anything that came over the wire and is wrong —
- * no header, another algorithm, a malformed or wrong signature, a changed byte — is `false`.
- * A malformed `publicKeyBase64` throws: it is the agent's own configuration
- * (`--controller-key`), and refusing every push in silence would hide it.
- */
-export function verifyPushSignature(publicKeyBase64: string, body: Uint8Array, header: string | undefined): boolean {
-  const key = ed25519PublicKey(publicKeyBase64);
-  if (header === undefined) return false;
-  const m = /^ed25519=([A-Za-z0-9+/]+={0,2})$/.exec(header.trim());
-  if (!m) return false;
-  const signature = Buffer.from(m[1]!, 'base64');
-  if (signature.length !== 64) return false;
-  try {
-    return verify(null, body, key, signature);
-  } catch {
-    return false;
-  }
-}
-
 function controllerKeyFromPem(file: string, pem: string): ControllerKey {
   let privateKey: KeyObject;
   try {
@@ -76,7 +58,7 @@ function controllerKeyFromPem(file: string, pem: string): ControllerKey {
   return {
     file,
     publicKeyBase64,
-    sign: (body) => `ed25519=${sign(null, body, privateKey).toString('base64')}`,
+    sign: (body) => pushSignatureHeader(sign(null, body, privateKey)),
     signRaw: (data) => sign(null, data, privateKey),
   };
 }

@@ -1,5 +1,7 @@
-import type { AgentObservation, CommandResult, ComponentReport } from '../../reconcilers/observed.ts';
-import type { AgentReport } from './agent-report.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { AgentObservation } from '../../reconcilers/observed.ts';
+import type { AgentReport } from '../../protocol/report.ts';
 
 /** What recording a report did, so the caller knows whether targets must be reconciled again. */
 export type RecordOutcome =

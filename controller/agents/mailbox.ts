@@ -1,6 +1,7 @@
 import type { Command } from '../../reconcilers/contract.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
-import { toAgentCommand, type AgentCommand } from './agent-command.ts';
+import type { AgentCommand } from '../../protocol/command.ts';
+import { toAgentCommand } from './agent-command.ts';
 
 interface AgentBox {
   /** Pending commands per target, in the reconciler's order, and whether they may also be pushed (a `bidirectional` member). */

@@ -2,7 +2,9 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import fetch from 'node-fetch';
-import type { AgentCommand } from './agent-command.ts';
+import type { AgentCommand } from '../../protocol/command.ts';
+import type { PushedCommands } from '../../protocol/push.ts';
+import { PUSH_SIGNATURE_HEADER } from '../../protocol/push-signature.ts';
 
 export interface PushLogger {
   debug(obj: object, msg: string): void;
@@ -97,9 +99,9 @@ export class PushDelivery {
     const backoff = this.options.backoffMs ?? 500;
     const url = `${endpoint.replace(/\/+$/, '')}/v1/commands`;
     for (let attempt = 1; attempt <= attempts && !this.stopped; attempt++) {
-      const body = Buffer.from(
-        JSON.stringify({ agent, sentAt: new Date((this.options.now ?? Date.now)()).toISOString(), commands: this.options.commandsFor(agent) }),
-      );
+      const sentAt = new Date((this.options.now ?? Date.now)()).toISOString();
+      const push: PushedCommands = { agent, sentAt, commands: this.options.commandsFor(agent) };
+      const body = Buffer.from(JSON.stringify(push));
       const error = await this.post(url, body);
       if (error === undefined) {
         this.options.logger?.debug({ agent, endpoint, attempt }, 'commands pushed');
@@ -124,7 +126,7 @@ export class PushDelivery {
       const res = await fetch(url, {
         method: 'POST',
         body,
-        headers: { 'content-type': 'application/json', 'x-versiond-signature': this.options.sign(body) },
+        headers: { 'content-type': 'application/json', [PUSH_SIGNATURE_HEADER]: this.options.sign(body) },
         signal: controller.signal,
         agent: (u: URL) => (u.protocol === 'https:' ? this.httpsAgent : this.httpAgent),
         redirect: 'error',

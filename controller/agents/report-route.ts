@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { clientIdentity } from '../http/tls.ts';
-import { parseReport, type AgentReport } from './agent-report.ts';
+import type { AgentReport } from '../../protocol/report.ts';
+import { parseReport } from './agent-report.ts';
 import type { ObservedInventory } from './inventory.ts';
 import type { Mailbox } from './mailbox.ts';
 import { defaultReportBudget, ReportBudget, type ReportBudgetOptions } from './report-budget.ts';

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nodeFetch from 'node-fetch';
 import { artifactRef } from '../../reconcilers/artifact-ref.ts';
-import type { ArtifactRef } from '../../reconcilers/contract.ts';
+import type { ArtifactRef } from '../../protocol/artifact.ts';
 import type { Release } from '../../reconcilers/model/desired.ts';
 import type { ArtifactCheck } from '../../reconcilers/observed.ts';
 import { redactText, splitUrlCredentials } from '../source/git-credentials.ts';
-import { mirroredUrl } from './mirror-url.ts';
-import { verifyPackage } from './verify-package.ts';
+import { mirroredUrl } from '../../protocol/mirror-url.ts';
+import { verifyPackage } from '../../protocol/verify-package.ts';
 
 /** The part of an HTTP response a download reads: node-fetch's and the global `fetch`'s both fit. */
 export interface DownloadResponse {

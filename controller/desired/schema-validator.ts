@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { KINDS, type Kind } from '../../reconcilers/model/desired.ts';
-import { tryParseVersion } from '../../reconcilers/model/version.ts';
+import { tryParseVersion } from '../../protocol/version.ts';
 import type { FieldPath, Finding } from './diagnostics.ts';
 import { extendSchema } from './schema-extensions.ts';
 import { sourceTextAt, type ParsedYaml } from './parse-document.ts';
@@ -42,20 +42,20 @@ const compiledByFile = new Map<string, ValidateFunction>();
 /**
  * One ajv for every schema of versiond, with its formats; the schemas get the controller's
  * own formats and messages from schema-extensions.ts. `useDefaults` fills the schemas'
- * `default`s, so the schema is the single source of truth for defaults.
+ * `default`s, so the schema is the single source of truth for defaults. It reports all errors
+ * (a document is explained whole): agent reports, untrusted and large, are checked instead by
+ * `protocol/schema-validation.ts`, which stops at the first.
  */
 function ajv(): Ajv2020 {
-  ajvInstance ??= newAjv(true);
+  ajvInstance ??= newAjv();
   return ajvInstance;
 }
 
-let fastInstance: Ajv2020 | undefined;
-const fastByFile = new Map<string, ValidateFunction>();
 /** Schema object -> the controller's message for it (ajv gives it back as `parentSchema`). */
 const messages = new WeakMap<object, string>();
 
-function newAjv(explain: boolean): Ajv2020 {
-  const a = new Ajv2020({ allErrors: explain, verbose: explain, strict: true, strictRequired: false, useDefaults: true });
+function newAjv(): Ajv2020 {
+  const a = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictRequired: false, useDefaults: true });
   addFormats(a);
   a.addFormat('versiond-version', { type: 'string', validate: (s: string) => tryParseVersion(s).ok });
   a.addFormat('versiond-time-zone', { type: 'string', validate: isTimeZone });
@@ -72,24 +72,6 @@ function newAjv(explain: boolean): Ajv2020 {
   return a;
 }
 
-/**
- * The same schema compiled to stop at the first error, without error details: for the agent
- * report path (thousands a second). When it says no, its `errors` still hold that first
- * error (path, keyword, params): enough to name the field. Do not run `schemaValidator(file)`
- * on untrusted input to explain it: with all errors, its work and memory grow with the input
- * (a 1 MiB list of wrong items is half a million errors, issue 14).
- */
-export function fastSchemaValidator(file: string): ValidateFunction {
-  let v = fastByFile.get(file);
-  if (!v) {
-    fastInstance ??= newAjv(false);
-    const found = fastInstance.getSchema(file);
-    if (!found) throw new Error(`schema ${file} is not in schemas/`);
-    fastByFile.set(file, (v = found));
-  }
-  return v;
-}
-
 /** Compiles every kind's schema once per process (compilation is the expensive part). */
 function validators(): Readonly<Record<Kind, ValidateFunction>> {
   if (compiled) return compiled;
@@ -99,7 +81,11 @@ function validators(): Readonly<Record<Kind, ValidateFunction>> {
   return out;
 }
 
-/** The compiled validator of any schema file in schemas/, compiled once. */
+/**
+ * The compiled validator of any schema file in schemas/, compiled once. It collects all errors,
+ * so its work and memory grow with the input: do not run it on untrusted input to explain it
+ * (a 1 MiB list of wrong items is half a million errors, issue 14).
+ */
 export function schemaValidator(file: string): ValidateFunction {
   let v = compiledByFile.get(file);
   if (!v) {

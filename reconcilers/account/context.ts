@@ -4,13 +4,16 @@
  * give its devices, and the tallies the summary is made of. Built per pass, never kept.
  */
 import { artifactRef } from '../artifact-ref.ts';
-import type { Action, ArtifactRef, Blocker, Command, MemberStatus, TargetStatus } from '../contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { ArtifactRef } from '../../protocol/artifact.ts';
+import type { Blocker, Command, MemberStatus, TargetStatus } from '../contract.ts';
 import { Pass, reasonDef } from '../engine/index.ts';
 import type { AccountSpec, Release } from '../model/desired.ts';
 import { targetId, type TargetId } from '../model/identity.ts';
 import type { ReleaseIndex } from '../model/release-index.ts';
-import { versionKey } from '../model/version.ts';
-import type { AgentObservation, ComponentReport, Observed } from '../observed.ts';
+import { versionKey } from '../../protocol/version.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { AgentObservation, Observed } from '../observed.ts';
 import type { PromotionDetails } from './promotion.ts';
 import { ACCOUNT_CATALOGUE, type AccountReason } from './reasons.ts';
 

@@ -10,10 +10,13 @@
  * new id, `attempt` in command-id.ts); `running` → Updating, not re-sent.
  */
 import { attempt, commandId } from '../command-id.ts';
-import type { Action, Blocker, Delivery, MemberState, MemberStatus } from '../contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { Blocker, Delivery, MemberState, MemberStatus } from '../contract.ts';
 import type { Pass } from '../engine/index.ts';
-import { compareVersions, isValidVersion } from '../model/version.ts';
-import type { AgentObservation, CommandResult, ComponentReport } from '../observed.ts';
+import { compareVersions, isValidVersion } from '../../protocol/version.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { AgentObservation } from '../observed.ts';
 import {
   blocker,
   INFRASTRUCTURE,

@@ -10,8 +10,9 @@
  */
 import type { MemberStatus } from '../contract.ts';
 import { SATISFIED, unknown, unsatisfied, type Answer, type Precondition } from '../engine/index.ts';
-import { compareVersions, isValidVersion } from '../model/version.ts';
-import type { AgentObservation, ArtifactCheck, ComponentReport } from '../observed.ts';
+import { compareVersions, isValidVersion } from '../../protocol/version.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { AgentObservation, ArtifactCheck } from '../observed.ts';
 import type { Desire } from './context.ts';
 
 /**

@@ -39,7 +39,7 @@
 import type { Blocker, TargetStatus } from '../contract.ts';
 import type { Precondition } from '../engine/index.ts';
 import { SATISFIED, unsatisfied } from '../engine/index.ts';
-import { compareVersions, isValidVersion } from '../model/version.ts';
+import { compareVersions, isValidVersion } from '../../protocol/version.ts';
 import { sameVersion } from './preconditions.ts';
 
 /** How many tested versions status remembers (a test ring sees a few versions a year). */

@@ -11,7 +11,7 @@ import type { Ctx, Desire } from './context.ts';
 import { findComponent, stageOf } from './member-progress.ts';
 import { decidePromotion, readPromotion, type TestRingProgress } from './promotion.ts';
 import { sameVersion } from './preconditions.ts';
-import { compareVersions, isValidVersion } from '../model/version.ts';
+import { compareVersions, isValidVersion } from '../../protocol/version.ts';
 
 /** How many not-yet-converged test members the held message names. */
 const NAMED = 3;

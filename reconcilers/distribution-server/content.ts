@@ -3,7 +3,8 @@
  * or holds outdated, compared with what a console downloaded ("Rapport d'état du fichier").
  */
 import type { ContentSet } from '../model/desired.ts';
-import type { AgentObservation, ContentFile, ContentInventory } from '../observed.ts';
+import type { ContentFile, ContentInventory } from '../../protocol/content.ts';
+import type { AgentObservation } from '../observed.ts';
 
 /** The inventory keys, in the order they are always reported. */
 export const CONTENT_SETS = ['engines-definitions', 'patches'] as const;

@@ -20,7 +20,8 @@
  */
 import { commandId } from '../command-id.ts';
 import type { Blocker, Command } from '../contract.ts';
-import { resultOf, type CommandResult } from '../observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import { resultOf } from '../observed.ts';
 import { gapsOf, setsOf } from './content.ts';
 import { consoleReady, serverReported } from './preconditions.ts';
 import { iso, isDue, keyParts, plural, runKey, type ServerPass, type Sync } from './server-pass.ts';

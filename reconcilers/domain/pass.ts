@@ -2,7 +2,8 @@
  * One pass of the Domain reconciler: the engine's `Pass` (plan, commands, outcomes, notes,
  * halt) plus what every domain step reads — the release, the package check, the servers.
  */
-import type { ArtifactRef, Command } from '../contract.ts';
+import type { ArtifactRef } from '../../protocol/artifact.ts';
+import type { Command } from '../contract.ts';
 import { Pass } from '../engine/index.ts';
 import type { Release } from '../model/desired.ts';
 import type { TargetId } from '../model/identity.ts';

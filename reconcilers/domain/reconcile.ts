@@ -48,7 +48,7 @@ import { reconcilePropagationSupport } from './propagation-support.ts';
 import { reconcilePropagation } from './propagation.ts';
 import { reconcileReachability } from './reachability.ts';
 import { DOMAIN_CATALOGUE } from './reasons.ts';
-import { reportsVersion } from '../model/version.ts';
+import { reportsVersion } from '../../protocol/version.ts';
 import { serversOf } from './servers.ts';
 import { reconcileVerification } from './verification.ts';
 

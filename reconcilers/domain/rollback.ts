@@ -16,7 +16,7 @@
  * previous status (added since) is never rolled back: its version was never Git's.
  */
 import type { MemberStatus, TargetStatus } from '../contract.ts';
-import { isNewer, reportsNewerVersion, reportsVersion } from '../model/version.ts';
+import { isNewer, reportsNewerVersion, reportsVersion } from '../../protocol/version.ts';
 
 /** What `details.rollback` holds while a rollback is under way. */
 export interface RollbackRecord {

@@ -4,13 +4,14 @@
  * Pure: built from (desired, observed, previous status) only. Facts an agent did not report
  * are kept as "unknown" (`versionKnown`, `stagedUnverified`, `state`), never as yes.
  */
-import type { CommandResult } from '../observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
 import type { Delivery, TargetStatus } from '../contract.ts';
 import { attempt } from '../command-id.ts';
 import { agentIdOf, type Domain } from '../model/desired.ts';
 import type { TargetId } from '../model/identity.ts';
-import { isOlder, isValidVersion, reportsNewerVersion, reportsVersion } from '../model/version.ts';
-import { componentOf, type AgentObservation, type ComponentReport } from '../observed.ts';
+import { isOlder, isValidVersion, reportsNewerVersion, reportsVersion } from '../../protocol/version.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import { componentOf, type AgentObservation } from '../observed.ts';
 import { RollbackContext } from './rollback.ts';
 
 

@@ -8,7 +8,8 @@
  * as blocked by it instead of sending — later steps can list what they would do, and
  * nothing leaves the pass.
  */
-import type { Action, Blocker, Command, MemberState, PlanStep } from '../contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { Blocker, Command, MemberState, PlanStep } from '../contract.ts';
 import type { TargetId } from '../model/identity.ts';
 import type { Answer } from './precondition.ts';
 import { reasonDef, type ReasonCatalogue } from './reasons.ts';

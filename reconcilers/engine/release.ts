@@ -5,7 +5,7 @@
  */
 import type { DesiredInput } from '../contract.ts';
 import type { Release } from '../model/desired.ts';
-import { isValidVersion } from '../model/version.ts';
+import { isValidVersion } from '../../protocol/version.ts';
 import type { Outcome } from './pass.ts';
 
 export function reconcileRelease(desired: DesiredInput<'Domain' | 'HACluster'>): { release: Release } | Outcome {

@@ -39,11 +39,12 @@
  * normal mode on one version the urgency is over, and load balancers and consoles wait for
  * the window. No server reporting enough to tell (unknown) is not mid-update: held.
  */
-import type { Action, Command } from '../contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { Command } from '../contract.ts';
 import { SATISFIED, unknown, unsatisfied } from '../engine/precondition.ts';
 import type { Answer, Missing, Precondition } from '../engine/precondition.ts';
 import { agentIdOf, type Kind } from '../model/desired.ts';
-import { isValidVersion, versionsEqual } from '../model/version.ts';
+import { isValidVersion, versionsEqual } from '../../protocol/version.ts';
 import { componentOf } from '../observed.ts';
 import type { GovernanceContext } from './step.ts';
 

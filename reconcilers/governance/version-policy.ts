@@ -45,7 +45,7 @@ import { attempt } from '../command-id.ts';
 import type { Blocker } from '../contract.ts';
 import type { Release } from '../model/desired.ts';
 import { messageOf } from '../model/errors.ts';
-import { compareVersions, isValidVersion, versionsEqual } from '../model/version.ts';
+import { compareVersions, isValidVersion, versionsEqual } from '../../protocol/version.ts';
 import { describeMissing, type Missing } from '../engine/precondition.ts';
 import { componentOf } from '../observed.ts';
 import { blocker } from './reasons.ts';

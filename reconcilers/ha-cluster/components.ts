@@ -4,7 +4,7 @@
  * check that every server and load balancer is updated, running and in normal mode.
  */
 import type { Blocker } from '../contract.ts';
-import { compareVersions, isValidVersion } from '../model/version.ts';
+import { compareVersions, isValidVersion } from '../../protocol/version.ts';
 import { HELD_BACK_MESSAGE } from './config.ts';
 import { ROLE_LABEL, settledServer, updatedComponent, type UmsMember } from './members.ts';
 import { agentSays, label, names, type HAPass } from './pass.ts';

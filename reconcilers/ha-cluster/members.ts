@@ -7,8 +7,10 @@ import { attempt } from '../command-id.ts';
 import type { Delivery } from '../contract.ts';
 import { agentIdOf, type HAClusterSpec, type Member } from '../model/desired.ts';
 import type { TargetId } from '../model/identity.ts';
-import { reportsVersion } from '../model/version.ts';
-import { componentOf, type AgentObservation, type CommandResult, type ComponentReport } from '../observed.ts';
+import { reportsVersion } from '../../protocol/version.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import { componentOf, type AgentObservation } from '../observed.ts';
 
 export type Role = 'server' | 'load-balancer' | 'console';
 

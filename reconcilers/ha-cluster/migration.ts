@@ -3,7 +3,7 @@
  * production schema; all other servers, waiting in update mode, then return to normal mode.
  */
 import { attempt } from '../command-id.ts';
-import { schemaLevel } from '../model/version.ts';
+import { schemaLevel } from '../../protocol/version.ts';
 import { installed, type UmsMember } from './members.ts';
 import { agentSays, type HAPass } from './pass.ts';
 import { serversInNormalMode, updatedLast } from './preconditions.ts';

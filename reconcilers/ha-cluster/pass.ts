@@ -4,11 +4,14 @@
  * found (the preflight, the migration, whether servers and load balancers are done). Local to
  * the pass: nothing survives it but the result.
  */
-import type { Action, ArtifactRef, Blocker, MemberState } from '../contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { ArtifactRef } from '../../protocol/artifact.ts';
+import type { Blocker, MemberState } from '../contract.ts';
 import { Pass, type Answer } from '../engine/index.ts';
 import type { HAClusterSpec, Release } from '../model/desired.ts';
 import type { TargetId } from '../model/identity.ts';
-import type { CommandResult, Observed } from '../observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { Observed } from '../observed.ts';
 import { ROLE_LABEL, type UmsMember } from './members.ts';
 import type { PreflightCheck } from './preconditions.ts';
 import { HA_CLUSTER_CATALOGUE, type HAClusterReason } from './reasons.ts';

@@ -18,7 +18,7 @@
  * version is not applied (components.ts; it could be newer, `MemberAhead`).
  */
 import { SATISFIED, unknown, unsatisfied, type Answer, type Missing, type Precondition } from '../engine/index.ts';
-import { compareVersions, crossesSchemaDowngrade, isValidVersion, schemaLevel } from '../model/version.ts';
+import { compareVersions, crossesSchemaDowngrade, isValidVersion, schemaLevel } from '../../protocol/version.ts';
 import { beingUpdated, crashed, installed, ROLE_LABEL, settledServer, type UmsMember } from './members.ts';
 
 /** An answer with a message in every case (status details show why a check passed, too). */

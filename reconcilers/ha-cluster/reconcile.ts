@@ -51,7 +51,7 @@ import { foldOutcomes, reasonDef, runSteps, stepNames, type Outcome, type Step }
 import { reconcileRelease } from '../engine/release.ts';
 import { agentIdOf, type HACluster } from '../model/desired.ts';
 import { targetId, type TargetId } from '../model/identity.ts';
-import { compareVersions, isValidVersion, reportsVersion, sameSchemaLevel } from '../model/version.ts';
+import { compareVersions, isValidVersion, reportsVersion, sameSchemaLevel } from '../../protocol/version.ts';
 import { reconcileConsoles, reconcileLoadBalancers, reconcileVerification } from './components.ts';
 import { configDigest, HELD_BACK_MESSAGE, readRolloutMembers, rolloutMembersOf } from './config.ts';
 import type { RolloutMembers } from './config.ts';

@@ -3,7 +3,7 @@
  * policy (no downgrade across major.minor: the database schema is major.minor), and the
  * controller's own package check.
  */
-import { compareVersions, isValidVersion } from '../model/version.ts';
+import { compareVersions, isValidVersion } from '../../protocol/version.ts';
 import { settledServer, updatedComponent, type UmsMember } from './members.ts';
 import { noSchemaDowngrade } from './preconditions.ts';
 import type { HAPass } from './pass.ts';

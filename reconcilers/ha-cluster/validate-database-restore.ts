@@ -1,4 +1,4 @@
-import { isValidVersion, tryParseVersion, versionsEqual } from '../model/version.ts';
+import { isValidVersion, tryParseVersion, versionsEqual } from '../../protocol/version.ts';
 import type { Finding } from '../model/finding.ts';
 import { at, type PolicyContext } from '../model/policy-context.ts';
 

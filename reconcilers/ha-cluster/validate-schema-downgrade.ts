@@ -1,4 +1,4 @@
-import { crossesSchemaDowngrade } from '../model/version.ts';
+import { crossesSchemaDowngrade } from '../../protocol/version.ts';
 import type { Finding } from '../model/finding.ts';
 import { at, type PolicyContext } from '../model/policy-context.ts';
 

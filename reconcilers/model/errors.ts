@@ -10,7 +10,7 @@
  * - `waiting`: a condition is not met yet; requeue after a delay.
  * - `generic`: anything else; retried with backoff.
  */
-import { schemaLevel } from './version.ts';
+import { schemaLevel } from '../../protocol/version.ts';
 
 export type ErrorCategory = 'invalid' | 'stalled' | 'waiting' | 'generic';
 

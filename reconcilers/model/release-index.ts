@@ -1,5 +1,5 @@
 import type { Release } from './desired.ts';
-import { isValidVersion, versionKey } from './version.ts';
+import { isValidVersion, versionKey } from '../../protocol/version.ts';
 
 export type TagResolution =
   | { readonly ok: true; readonly release: Release }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoArtifact, demoArtifactBytes } from '../../agent/demo-artifacts.ts';
 import { PackageStore } from '../../agent/reference/package-store.ts';
-import type { ArtifactRef } from '../../reconcilers/contract.ts';
+import type { ArtifactRef } from '../../protocol/artifact.ts';
 
 /**
  * A download that did not get the bytes is tried again before the command fails (found by

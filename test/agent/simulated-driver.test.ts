@@ -10,7 +10,7 @@ import { reconcileDistributionServer } from '../../reconcilers/distribution-serv
 import { reconcileDomain } from '../../reconcilers/domain/reconcile.ts';
 import { reconcileHACluster } from '../../reconcilers/ha-cluster/reconcile.ts';
 import type { Release } from '../../reconcilers/model/desired.ts';
-import type { ContentInventory } from '../../reconcilers/observed.ts';
+import type { ContentInventory } from '../../protocol/content.ts';
 import { desired, input, release } from '../helpers/observed.ts';
 import { ArtifactServer } from './helpers/artifact-server.ts';
 import { command, tempDir } from './helpers/agent-kit.ts';

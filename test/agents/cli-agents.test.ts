@@ -98,6 +98,8 @@ describe('versiond agents add', () => {
       rotated: false,
       controllerKey: { algorithm: 'ed25519', publicKey: (await loadOrCreateControllerKey(dir)).publicKeyBase64 },
       stateDir: dir,
+      // The agent configuration (issue 17; test/agents/enrolment.test.ts): a placeholder URL without --controller-url.
+      config: expect.objectContaining({ id: 'wd-lille', controller: 'https://CONTROLLER:8443' }),
     });
     expect((await AgentCredentials.open(dir)).authenticate('wd-lille', `Bearer ${out.token}`)).toBe('ok');
   });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONTROLLER_KEY_FILE, loadOrCreateControllerKey, verifyPushSignature } from '../../controller/agents/controller-key.ts';
+import { CONTROLLER_KEY_FILE, loadOrCreateControllerKey } from '../../controller/agents/controller-key.ts';
+import { verifyPushSignature } from '../../protocol/push-signature.ts';
 import { ROOT } from '../helpers/git-repo.ts';
 
 const dirs: string[] = [];

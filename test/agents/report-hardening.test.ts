@@ -5,7 +5,7 @@ import { parseReport } from '../../controller/agents/agent-report.ts';
 import { ReportBudget, defaultReportBudget } from '../../controller/agents/report-budget.ts';
 import { isJsonMediaType } from '../../controller/agents/report-route.ts';
 import { checkReportShape, REPORT_SHAPE_LIMITS } from '../../controller/agents/report-shape.ts';
-import { fastSchemaValidator } from '../../controller/desired/schema-validator.ts';
+import { messageValidator, REPORT_SCHEMA } from '../../protocol/schema-validation.ts';
 
 const SCHEMAS = fileURLToPath(new URL('../../schemas/', import.meta.url));
 const MiB = 1024 * 1024;
@@ -104,7 +104,7 @@ describe('every list of the agent schemas is bounded', () => {
   });
 
   it('a report component keeps its installedAt', () => {
-    const validate = fastSchemaValidator('agent-report.schema.json');
+    const validate = messageValidator(REPORT_SCHEMA);
     expect(validate({ sequence: 1, components: [{ product: 'ums', installedAt: '2026-11-22T10:00:00Z' }] })).toBe(true);
   });
 });

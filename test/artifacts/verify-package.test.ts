@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { demoArtifact, demoArtifactBytes } from '../../agent/demo-artifacts.ts';
-import { mirroredUrl } from '../../controller/artifacts/mirror-url.ts';
-import { verifyPackage } from '../../controller/artifacts/verify-package.ts';
+import { mirroredUrl } from '../../protocol/mirror-url.ts';
+import { verifyPackage } from '../../protocol/verify-package.ts';
 
 describe('a package is installed only if it is the one the release declares (seed 000)', () => {
   const artifact = demoArtifact('watchdoc', '6.1.4');

@@ -13,7 +13,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Action } from '../../reconcilers/contract.ts';
+import type { Action } from '../../protocol/action.ts';
 import { reasonDef } from '../../reconcilers/engine/reasons.ts';
 import { governed } from '../../reconcilers/governance/governed.ts';
 import { GOVERNANCE_CATALOGUE } from '../../reconcilers/governance/reasons.ts';

@@ -6,7 +6,8 @@
  * which reason) and which go on.
  */
 import { describe, expect, it } from 'vitest';
-import type { Action, ReconcileResult } from '../../reconcilers/contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { ReconcileResult } from '../../reconcilers/contract.ts';
 import { clusterMidUpdate, DISRUPTION, disruptionOf } from '../../reconcilers/governance/disruptive.ts';
 import { governed } from '../../reconcilers/governance/governed.ts';
 import { GOVERNANCE_STEPS } from '../../reconcilers/governance/steps.ts';

@@ -20,7 +20,9 @@ import { GOVERNANCE_STEPS } from '../../reconcilers/governance/steps.ts';
 import { versionPolicy } from '../../reconcilers/governance/version-policy.ts';
 import { reconcileHACluster } from '../../reconcilers/ha-cluster/reconcile.ts';
 import type { HAClusterSpec, RolloutPolicy, TimeWindow } from '../../reconcilers/model/desired.ts';
-import type { CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { Observed } from '../../reconcilers/observed.ts';
 import { RECONCILERS } from '../../reconcilers/registry.ts';
 import { NOW, desired, input, observed, release, running, type AgentSpec } from '../helpers/observed.ts';
 

@@ -5,7 +5,8 @@
  */
 import { commandId } from '../../reconcilers/command-id.ts';
 import { conditionsFor } from '../../reconcilers/conditions.ts';
-import type { Action, Command, DesiredInput, MemberState, MemberStatus, Phase, PlanStep, ReconcileResult, Reconciler } from '../../reconcilers/contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { Command, DesiredInput, MemberState, MemberStatus, Phase, PlanStep, ReconcileResult, Reconciler } from '../../reconcilers/contract.ts';
 import type { Kind, RolloutPolicy } from '../../reconcilers/model/desired.ts';
 import { targetId } from '../../reconcilers/model/identity.ts';
 import { desired, input, release } from '../helpers/observed.ts';
@@ -51,7 +52,7 @@ export const MEMBERS: Readonly<Record<GovKind, readonly SynthMember[]>> = {
   ],
 };
 
-/** Actions each kind's reconciler sends (contract.ts; seeds 000, 001, 003, 004). */
+/** Actions each kind's reconciler sends (protocol/action.ts; seeds 000, 001, 003, 004). */
 export const ACTIONS: Readonly<Record<GovKind, readonly Action[]>> = {
   Account: ['stage', 'apply', 'restart'],
   Domain: ['stage', 'apply'],

@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AgentCommand } from '../../controller/agents/agent-command.ts';
+import type { AgentCommand } from '../../protocol/command.ts';
 import { parseStatusFile } from '../../controller/status/render-status.ts';
 import type { TargetStatus } from '../../reconcilers/contract.ts';
 import { approvalDigest } from '../../reconcilers/governance/approval-digest.ts';

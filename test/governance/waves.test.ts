@@ -7,7 +7,7 @@ import { MemberLocator, wavesStep, type WavesDetails } from '../../reconcilers/g
 import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
 import type { ApprovalTrust } from '../../reconcilers/model/approval-trust.ts';
 import type { AccountSpec, CountOrPercent, DomainSpec, RolloutPolicy } from '../../reconcilers/model/desired.ts';
-import type { CommandResult } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
 import { RECONCILERS } from '../../reconcilers/registry.ts';
 import { NOW, desired, input, observed, release, running, type AgentSpec } from '../helpers/observed.ts';
 

@@ -3,10 +3,11 @@ import { controllerLoggerInto } from './memory-logger.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentCredentials } from '../../controller/agents/agent-credentials.ts';
-import type { AgentCommand } from '../../controller/agents/agent-command.ts';
+import type { AgentCommand } from '../../protocol/command.ts';
 import { startController, type ControllerOptions, type RunningController } from '../../controller/run/controller.ts';
 import { startDemoPackageServer, type DemoPackageServer } from '../../agent/demo-package-server.ts';
-import type { ComponentReport, CommandResult } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
 import { EXAMPLE_REPO, TempRepo } from './git-repo.ts';
 
 /** A small domain (seed 000): a master already at 6.1.4, one bidirectional slave with an endpoint, one mailbox slave. */

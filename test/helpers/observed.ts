@@ -1,7 +1,9 @@
 import type { DesiredInput } from '../../reconcilers/contract.ts';
 import type { AnyDesiredObject, DesiredObject, Kind, Release } from '../../reconcilers/model/desired.ts';
 import { ReleaseIndex } from '../../reconcilers/model/release-index.ts';
-import type { AgentObservation, ArtifactCheck, ComponentReport, CommandResult, Observed } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { AgentObservation, ArtifactCheck, Observed } from '../../reconcilers/observed.ts';
 
 /** 2026-11-22T10:00:00Z, the fixed "now" of reconciler tests. */
 export const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);

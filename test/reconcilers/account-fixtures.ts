@@ -6,7 +6,8 @@
 import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
 import type { ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import type { AccountSpec, Release } from '../../reconcilers/model/desired.ts';
-import type { ArtifactCheck, ComponentReport } from '../../reconcilers/observed.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { ArtifactCheck } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, observed, release, running, type AgentSpec } from '../helpers/observed.ts';
 
 export const P = 'w360-core';

@@ -26,8 +26,10 @@ import type { PromotionDetails } from '../../reconcilers/account/promotion.ts';
 import { commandId } from '../../reconcilers/command-id.ts';
 import type { Command, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import type { AccountSpec } from '../../reconcilers/model/desired.ts';
-import { compareVersions, isValidVersion } from '../../reconcilers/model/version.ts';
-import type { AgentObservation, ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
+import { compareVersions, isValidVersion } from '../../protocol/version.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { AgentObservation, ArtifactCheck, Observed } from '../../reconcilers/observed.ts';
 import { desired, input, NOW } from '../helpers/observed.ts';
 import { P, T, releases, VERSIONS } from './account-fixtures.ts';
 

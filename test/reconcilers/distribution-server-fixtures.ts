@@ -7,7 +7,8 @@ import type { ReconcileResult, TargetStatus } from '../../reconcilers/contract.t
 import { reconcileDistributionServer } from '../../reconcilers/distribution-server/reconcile.ts';
 import type { DistributionServerDetails, SyncDetail } from '../../reconcilers/distribution-server/reconcile.ts';
 import type { DistributionServerSpec, ScheduledSync } from '../../reconcilers/model/desired.ts';
-import type { ContentFile, ContentInventory, CredentialCheck, Observed } from '../../reconcilers/observed.ts';
+import type { ContentFile, ContentInventory } from '../../protocol/content.ts';
+import type { CredentialCheck, Observed } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, observed, type AgentSpec } from '../helpers/observed.ts';
 
 export { NOW };

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { TargetStatus } from '../../reconcilers/contract.ts';
 import { SERVER_PRECONDITIONS } from '../../reconcilers/distribution-server/preconditions.ts';
 import type { ScheduledSync } from '../../reconcilers/model/desired.ts';
-import type { CommandResult, Observed } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { Observed } from '../../reconcilers/observed.ts';
 import {
   BEHIND,
   CONSOLE,

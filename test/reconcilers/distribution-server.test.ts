@@ -9,7 +9,9 @@ import {
   type SyncDetail,
 } from '../../reconcilers/distribution-server/reconcile.ts';
 import type { DistributionServer, DistributionServerSpec, ScheduledSync } from '../../reconcilers/model/desired.ts';
-import type { CommandResult, ContentFile, ContentInventory, CredentialCheck, Observed } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ContentFile, ContentInventory } from '../../protocol/content.ts';
+import type { CredentialCheck, Observed } from '../../reconcilers/observed.ts';
 import { readObservedSnapshot } from '../../controller/plan/observed-file.ts';
 import { DesiredStateLoader } from '../../controller/desired/load-desired-state.ts';
 import { openDesiredSource } from '../../controller/desired/open-source.ts';

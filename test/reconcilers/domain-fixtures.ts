@@ -3,10 +3,13 @@
  * agents described compactly, and helpers to read a result.
  */
 import { commandId } from '../../reconcilers/command-id.ts';
-import type { Action, ConditionType, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { ConditionType, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import { reconcileDomain } from '../../reconcilers/domain/reconcile.ts';
 import type { MasterUpdate, SyncMode } from '../../reconcilers/model/desired.ts';
-import type { ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { ArtifactCheck, Observed } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, observed, release, type AgentSpec } from '../helpers/observed.ts';
 
 export const PRODUCT = 'watchdoc';

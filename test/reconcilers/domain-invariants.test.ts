@@ -21,8 +21,10 @@ import { commandId } from '../../reconcilers/command-id.ts';
 import type { Command, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import { reconcileDomain } from '../../reconcilers/domain/reconcile.ts';
 import type { MasterUpdate, SyncMode } from '../../reconcilers/model/desired.ts';
-import { isNewer, isValidVersion, versionsEqual } from '../../reconcilers/model/version.ts';
-import type { AgentObservation, ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
+import { isNewer, isValidVersion, versionsEqual } from '../../protocol/version.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { AgentObservation, ArtifactCheck, Observed } from '../../reconcilers/observed.ts';
 import { NOW } from '../helpers/observed.ts';
 import { domain, PRODUCT, TARGET } from './domain-fixtures.ts';
 

@@ -6,11 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { artifactRef } from '../../reconcilers/artifact-ref.ts';
 import { commandId } from '../../reconcilers/command-id.ts';
-import type { Action, Command, ConditionType, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { Command, ConditionType, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import { DOMAIN_REQUEUE, DOMAIN_STEPS, reconcileDomain } from '../../reconcilers/domain/reconcile.ts';
 import type { MasterUpdate, Release, SyncMode } from '../../reconcilers/model/desired.ts';
-import { isNewer, isValidVersion, versionsEqual } from '../../reconcilers/model/version.ts';
-import type { ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
+import { isNewer, isValidVersion, versionsEqual } from '../../protocol/version.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { ArtifactCheck, Observed } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, observed, release, running, type AgentSpec } from '../helpers/observed.ts';
 import { prng } from '../helpers/prng.ts';
 

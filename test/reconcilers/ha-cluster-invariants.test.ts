@@ -26,8 +26,10 @@ import { commandId } from '../../reconcilers/command-id.ts';
 import type { Command, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import { reconcileHACluster, type PreflightCheck } from '../../reconcilers/ha-cluster/reconcile.ts';
 import type { HAClusterSpec } from '../../reconcilers/model/desired.ts';
-import { crossesSchemaDowngrade } from '../../reconcilers/model/version.ts';
-import type { AgentObservation, ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
+import { crossesSchemaDowngrade } from '../../protocol/version.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { AgentObservation, ArtifactCheck, Observed } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, release } from '../helpers/observed.ts';
 import { prng } from '../helpers/prng.ts';
 

@@ -5,11 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { commandId } from '../../reconcilers/command-id.ts';
-import type { Action, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import { HA_CLUSTER_CATALOGUE, HA_CLUSTER_REASONS, reconcileHACluster, type PreflightCheck } from '../../reconcilers/ha-cluster/reconcile.ts';
 import { COMMON_REASONS } from '../../reconcilers/engine/index.ts';
 import type { HAClusterSpec } from '../../reconcilers/model/desired.ts';
-import type { AgentObservation, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { AgentObservation, Observed } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, release } from '../helpers/observed.ts';
 
 const P = 'igel-ums';

@@ -6,10 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { commandId } from '../../reconcilers/command-id.ts';
-import type { Action, Command, ConditionType, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { Command, ConditionType, ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import { END_UPDATE_MODE_ACTION, HA_CLUSTER_REQUEUE, HA_CLUSTER_STEPS, HELD_BACK_MESSAGE, configDigest, reconcileHACluster, type PreflightCheck } from '../../reconcilers/ha-cluster/reconcile.ts';
 import type { BackupMode, HAClusterSpec, Member } from '../../reconcilers/model/desired.ts';
-import type { ArtifactCheck, CommandResult, ComponentReport, Observed } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
+import type { ArtifactCheck, Observed } from '../../reconcilers/observed.ts';
 import { NOW, desired, input, observed, release, type AgentSpec } from '../helpers/observed.ts';
 import { prng } from '../helpers/prng.ts';
 

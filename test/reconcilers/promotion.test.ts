@@ -5,7 +5,7 @@ import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
 import type { ReconcileResult, TargetStatus } from '../../reconcilers/contract.ts';
 import type { AccountSpec, Release } from '../../reconcilers/model/desired.ts';
 import { RECONCILERS } from '../../reconcilers/registry.ts';
-import type { ComponentReport } from '../../reconcilers/observed.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
 import { NOW, desired, input, observed, release, running, type AgentSpec } from '../helpers/observed.ts';
 
 /**

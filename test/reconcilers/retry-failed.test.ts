@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { reconcileAccount } from '../../reconcilers/account/reconcile.ts';
 import { attempt, commandId, retryId } from '../../reconcilers/command-id.ts';
-import type { Action, ReconcileResult } from '../../reconcilers/contract.ts';
+import type { Action } from '../../protocol/action.ts';
+import type { ReconcileResult } from '../../reconcilers/contract.ts';
 import { reconcileDomain } from '../../reconcilers/domain/reconcile.ts';
 import { reconcileHACluster } from '../../reconcilers/ha-cluster/reconcile.ts';
 import type { AccountSpec, HAClusterSpec } from '../../reconcilers/model/desired.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
-import type { CommandResult, ComponentReport } from '../../reconcilers/observed.ts';
+import type { CommandResult } from '../../protocol/command-result.ts';
+import type { ComponentReport } from '../../protocol/component.ts';
 import { NOW, desired, input, observed, release, running, type AgentSpec } from '../helpers/observed.ts';
 
 /**

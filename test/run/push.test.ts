@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { verifyPushSignature } from '../../controller/agents/controller-key.ts';
+import { verifyPushSignature } from '../../protocol/push-signature.ts';
 import { schemaValidator } from '../../controller/desired/schema-validator.ts';
 import { domainRepo, eventually, startFixture, type Fixture } from '../helpers/controller-fixture.ts';
 

@@ -32,8 +32,7 @@
  * Its state lives in the agent's state file (`memory`), so a killed simulated agent resumes
  * like a real one: an install cut short left the machine as it was before it.
  */
-import type { ContentFile, ContentInventory } from '../../../reconcilers/observed.ts';
-import type { AgentCommand, ComponentReport, Facts } from '../protocol.ts';
+import type { AgentCommand, ComponentReport, ContentFile, ContentInventory, Facts } from '../protocol.ts';
 import { sameVersion } from '../same-version.ts';
 import { seededRandom } from '../seeded-random.ts';
 import { abortError, type Driver, type Inventory, type RunContext, type RunOutcome } from './driver.ts';

@@ -134,11 +134,10 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
         ? `Agent configuration, also written to ${printable(values['config-out'])} (\`versiond-agent --config FILE\`):`
         : 'Agent configuration, for `versiond-agent --config FILE` (the token goes in its own file, tokenFile):',
       configText,
+      ...(enrolment.controller === undefined
+        ? ['No --controller-url (or $VERSIOND_CONTROLLER_URL) was given: set "controller" before using it.', '']
+        : []),
     ].join('\n'),
   );
-  if (enrolment.controller === undefined) {
-    io.stderr.write('versiond agents add: no --controller-url (or $VERSIOND_CONTROLLER_URL): '
-      + 'set "controller" in the agent configuration before using it\n');
-  }
   return EXIT.ok;
 }
