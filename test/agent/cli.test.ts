@@ -19,7 +19,7 @@ describe('versiond-agent command line', () => {
   it('prints its usage with --help', async () => {
     const r = await run(['--help']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^usage: versiond-agent --controller URL --id ID --token-file FILE --state-dir DIR/);
+    expect(r.stdout).toMatch(/^usage: versiond-agent \[--config FILE\] --controller URL --id ID --token-file FILE --state-dir DIR/);
   });
 
   const usage: Array<[string, string[], RegExp]> = [

@@ -133,7 +133,7 @@ describe('a wave rollout governed from Git: halt, retry, approval gate, changed 
     const halted = await eventually(() => {
       const s = committed();
       return s?.phase === 'Failed' && reason(s) === 'WaveFailed' ? s : undefined;
-    }, 15_000, 'a halted status in the status branch');
+    }, 25_000, 'a halted status in the status branch');
     const stalled = halted.conditions.find((c) => c.type === 'Stalled')!;
     expect(stalled.message).toContain('wave 1 of 3 (1 device → 4.3.0) failed: 1 failed, 0 tolerated (failureThreshold 0) — d1: apply 4.3.0 failed: disk full');
     expect(wavesOf(halted)).toMatchObject({ state: 'halted', current: 1 });
@@ -155,7 +155,7 @@ describe('a wave rollout governed from Git: halt, retry, approval gate, changed 
     const gated = await eventually(() => {
       const s = committed();
       return s?.observedRevision === revision && reason(s) === 'AwaitingApproval' ? s : undefined;
-    }, 15_000, 'the gate of wave 2 in the status branch');
+    }, 25_000, 'the gate of wave 2 in the status branch');
     expect(gated.phase).toBe('Waiting');
     expect(gated.members.find((m) => m.name === 'd1')?.state).toBe('Updated');
     expect(applies(d1)).toBe(2); // the failed install and its retry, under a new id
@@ -198,7 +198,7 @@ describe('a wave rollout governed from Git: halt, retry, approval gate, changed 
     const held = await eventually(() => {
       const s = committed();
       return s?.observedRevision === typed && reason(s) === 'ApprovalUnverified' ? s : undefined;
-    }, 15_000, 'the unsigned approval to be refused');
+    }, 25_000, 'the unsigned approval to be refused');
     expect(held.conditions.find((c) => c.type === 'Reconciling')!.message)
       .toContain(`the commit adding it (${typed.slice(0, 7)}) is not signed`);
     for (const a of others) expect(applies(a), a.id).toBe(0);
@@ -232,7 +232,7 @@ describe('a wave rollout governed from Git: halt, retry, approval gate, changed 
     const outdated = await eventually(() => {
       const s = committed();
       return s?.observedRevision === revision && reason(s) === 'ApprovalOutdated' ? s : undefined;
-    }, 15_000, 'the outdated approval in the status branch');
+    }, 25_000, 'the outdated approval in the status branch');
     const waves = wavesOf(outdated);
     const fresh = waves.waves[1]!.approval!.digest;
     expect(fresh).not.toBe(digest);
