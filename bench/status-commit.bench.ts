@@ -1,7 +1,8 @@
 /**
  * Status commit benchmark (issue 3, item 3).
  *
- *   node --import tsx bench/status-commit.bench.ts [--files 10000] [--commits 50] [--seed 42] [--json] [--keep]
+ *   node --import tsx bench/status-commit.bench.ts [--files 10000] [--commits 50] [--members 10] [--seed 42]
+ *        [--json] [--keep]
  *
  * Generates a valid Git repository of N desired-state files, then times, in the same run,
  * one status commit of one target (a changed `status/account/<name>.yaml`):
@@ -12,6 +13,9 @@
  *     controller keeps it. Its first commit (cold: JIT, first reads) is reported on its own.
  * Both series run on loose objects (the fresh repository), then again after `git gc`
  * (packed objects and refs, what a long-lived clone looks like).
+ * The target has --members devices, one more of them updated at each commit: with 500 (an
+ * account of the fleet benchmark, a 60 KB file) the writer's cost must grow with the members
+ * that changed, not with the account (issue 16).
  * Goal: writer p95 <= 50 ms, and writer p50 no slower than the CLI's.
  * With --json the JSON result goes to stdout and the table to stderr.
  */
@@ -35,6 +39,7 @@ const { values } = parseArgs({
   options: {
     files: { type: 'string', default: '10000' },
     commits: { type: 'string', default: '50' },
+    members: { type: 'string', default: '10' },
     seed: { type: 'string', default: '42' },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -43,24 +48,26 @@ const { values } = parseArgs({
 });
 const FILES = Number(values.files);
 const COMMITS = Number(values.commits);
+const MEMBERS = Number(values.members);
 const SEED = Number(values.seed);
 const out = values.json ? process.stderr : process.stdout;
 
 function status(target: ReturnType<typeof targetId>, i: number, revision: string): TargetStatus {
-  const summary = `${i % 11}/10 devices at 4.3.${Math.floor(i / 11)}`;
+  const updated = i % (MEMBERS + 1);
+  const summary = `${updated}/${MEMBERS} devices at 4.3.${Math.floor(i / (MEMBERS + 1))}`;
   return {
     target,
     phase: 'Progressing',
     conditions: conditionsFor('Progressing', 'Rollout', summary, undefined, Date.UTC(2026, 10, 20)),
     observedRevision: revision,
     summary,
-    members: Array.from({ length: 10 }, (_, d) => ({
+    members: Array.from({ length: MEMBERS }, (_, d) => ({
       name: `dev-${d}`,
       agent: `agent-${d}`,
       role: 'device',
       desired: '4.3.0',
-      observed: d < i % 11 ? '4.3.0' : '4.2.1',
-      state: d < i % 11 ? ('Updated' as const) : ('Pending' as const),
+      observed: d < updated ? '4.3.0' : '4.2.1',
+      state: d < updated ? ('Updated' as const) : ('Pending' as const),
     })),
   };
 }
@@ -128,7 +135,8 @@ async function main(): Promise<number> {
     if (count !== 4 * COMMITS + 2) throw new Error(`expected ${4 * COMMITS + 2} commits, found ${count}`);
 
     const rows = series.map((s) => [s.name, s.summary.runs, s.summary.median, s.summary.p95, s.summary.max, s.first === undefined ? '-' : round(s.first, 1)]);
-    out.write(`\nOne status commit of ${target} in a ${repo.files}-file repository, ${os.cpus().length} CPU(s), Node ${process.version}\n`);
+    out.write(`\nOne status commit of ${target} (${MEMBERS} members) in a ${repo.files}-file repository, `
+      + `${os.cpus().length} CPU(s), Node ${process.version}\n`);
     out.write(`${table(['series', 'runs', 'p50 ms', 'p95 ms', 'max ms', 'first ms'], rows)}\n\n`);
     const verdicts = [0, 2].map((i) => {
       const c = series[i]!.summary;

@@ -54,28 +54,111 @@ const PHASES: readonly string[] = ['Progressing', 'Converged', 'Waiting', 'Block
  * `now` (epoch ms) is appended only when the phase or the summary differs from it.
  */
 export function renderStatus(status: TargetStatus, previous: string | null | undefined, now: number): string {
-  const before = previous == null ? undefined : parseStatusFile(previous);
-  const history = [...(before?.history ?? [])];
-  const changed = before?.status === undefined || before.status.phase !== status.phase || before.status.summary !== status.summary;
-  if (changed) history.push({ time: new Date(now).toISOString(), phase: status.phase, summary: status.summary });
+  return new StatusRenderer().render(status, previous, now);
+}
 
-  const doc: Record<string, unknown> = {
-    apiVersion: STATUS_API_VERSION,
-    kind: STATUS_KIND,
+/** One member's lines, and the member they were rendered from (its JSON), to reuse them while it is unchanged. */
+interface MemberLines {
+  readonly key: string;
+  readonly lines: string;
+}
+
+interface Rendered {
+  readonly text: string;
+  readonly read: RenderedStatus;
+  readonly members: ReadonlyMap<string, MemberLines>;
+}
+
+/**
+ * Renders the status files of many targets, one after another, as the writer does. It keeps
+ * the last file it rendered for each target, so the next render of that target (issue 16):
+ *   - does not parse its previous file back when it is that very text (the history and
+ *     phase come from memory; any other text, e.g. a person's edit, is parsed);
+ *   - renders again only the members that changed: a 500-device account whose one device
+ *     moved costs one member's YAML, not 500.
+ * The bytes are those of rendering the whole document at once (top-level keys and sequence
+ * items render independently in block style): the cache changes the cost, never the file.
+ */
+export class StatusRenderer {
+  private readonly last = new Map<string, Rendered>();
+  /** The file rendered before the last one: usually what the branch holds while the last one waits to be committed. */
+  private readonly before = new Map<string, Rendered>();
+
+  render(status: TargetStatus, previous: string | null | undefined, now: number): string {
+    const before = previous == null ? undefined : this.read(status.target, previous);
+    const history = [...(before?.history ?? [])];
+    const changed = before?.status === undefined || before.status.phase !== status.phase
+      || before.status.summary !== status.summary;
+    if (changed) history.push({ time: new Date(now).toISOString(), phase: status.phase, summary: status.summary });
+    const kept = history.slice(-HISTORY_LIMIT);
+
+    const head = {
+      apiVersion: STATUS_API_VERSION,
+      kind: STATUS_KIND,
+      target: status.target,
+      observedRevision: status.observedRevision,
+      phase: status.phase,
+      summary: status.summary,
+      conditions: status.conditions.map(renderCondition),
+    };
+    const tail: Record<string, unknown> = {};
+    if (status.reminders !== undefined) tail.reminders = [...status.reminders];
+    if (status.details !== undefined) tail.details = sortKeys(status.details);
+    if (status.rolloutStartedAt !== undefined) tail.rolloutStartedAt = status.rolloutStartedAt;
+    tail.history = kept.map((h) => ({ time: h.time, phase: h.phase, summary: h.summary }));
+
+    const reuse = this.last.get(status.target)?.members;
+    const members = new Map<string, MemberLines>();
+    let memberText = '';
+    for (const m of status.members) {
+      const plain = renderMember(m);
+      const key = JSON.stringify(plain);
+      const old = reuse?.get(m.name);
+      const lines = old !== undefined && old.key === key ? old.lines : yaml({ members: [plain] }).slice('members:\n'.length);
+      members.set(m.name, { key, lines });
+      memberText += lines;
+    }
+    // lineWidth 0 (in yaml()): never fold long strings, so a line changes only when its value does.
+    const text = `${STATUS_HEADER}\n${yaml(head)}${status.members.length === 0 ? 'members: []\n' : `members:\n${memberText}`}`
+      + yaml(tail);
+    const previousRender = this.last.get(status.target);
+    if (previousRender !== undefined && previousRender.text !== text) this.before.set(status.target, previousRender);
+    this.last.set(status.target, { text, read: { status: asRead(status, tail.details), history: kept }, members });
+    return text;
+  }
+
+  /** What a status file holds: from memory when it is a text this renderer wrote for the target, else parsed. */
+  read(target: string, text: string): RenderedStatus {
+    for (const known of [this.last.get(target), this.before.get(target)]) {
+      if (known !== undefined && known.text === text) return known.read;
+    }
+    return parseStatusFile(text);
+  }
+
+  /** A target that left the desired state: nothing of it is kept. */
+  forget(target: string): void {
+    this.last.delete(target);
+    this.before.delete(target);
+  }
+}
+
+function yaml(value: unknown): string {
+  return stringify(value, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+/** The status as `parseStatusFile` reads it back from the rendered text: absent fields dropped, details sorted. */
+function asRead(status: TargetStatus, details: unknown): TargetStatus {
+  return {
     target: status.target,
-    observedRevision: status.observedRevision,
     phase: status.phase,
+    conditions: status.conditions.map((c) => renderCondition(c) as unknown as Condition),
+    observedRevision: status.observedRevision,
     summary: status.summary,
-    conditions: status.conditions.map(renderCondition),
-    members: status.members.map(renderMember),
+    members: status.members.map((m) => renderMember(m) as unknown as MemberStatus),
+    ...(status.reminders !== undefined ? { reminders: [...status.reminders] } : {}),
+    ...(details !== undefined ? { details: details as Record<string, unknown> } : {}),
+    ...(status.rolloutStartedAt !== undefined ? { rolloutStartedAt: status.rolloutStartedAt } : {}),
   };
-  if (status.reminders !== undefined) doc.reminders = [...status.reminders];
-  if (status.details !== undefined) doc.details = sortKeys(status.details);
-  if (status.rolloutStartedAt !== undefined) doc.rolloutStartedAt = status.rolloutStartedAt;
-  doc.history = history.slice(-HISTORY_LIMIT).map((h) => ({ time: h.time, phase: h.phase, summary: h.summary }));
-
-  // lineWidth 0: never fold long strings, so a line changes only when its value does.
-  return `${STATUS_HEADER}\n${stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
 
 function renderCondition(c: Condition): Record<string, unknown> {

@@ -62,7 +62,7 @@ import { readRef, swapRef } from '../git/swap-ref.ts';
 import { BlobTooLargeError, readBlobBytes } from '../git/read-blob.ts';
 import { commitMessage, type StatusChange, type SubjectStatus } from './commit-subject.ts';
 import { statusPath } from './format.ts';
-import { parseStatusFile, renderStatus } from './render-status.ts';
+import { StatusRenderer } from './render-status.ts';
 
 export interface StatusWriterOptions {
   /** The repository's git directory (`.git`, or the repository itself when bare). */
@@ -153,6 +153,8 @@ export class StatusWriter {
   private cache: object = {};
   private readonly pending = new Map<string, Pending>();
   private readonly lastCommitAt = new Map<string, number>();
+  /** Renders status files, remembering the last ones: a large account costs what changed (issue 16). */
+  private readonly renderer = new StatusRenderer();
   private seq = 0;
   /** Every public call runs after the previous one: a timer's flushDue may race the loop's write. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -191,7 +193,7 @@ export class StatusWriter {
         const path = statusPath(target);
         const committed = base ? await this.readFileAt(base.tree, path) : null;
         const waiting = this.pending.get(target);
-        const text = renderStatus(status, waiting?.text ?? committed, t);
+        const text = this.renderer.render(status, waiting?.text ?? committed, t);
         if (text === committed) {
           this.pending.delete(target); // back to what the branch holds: nothing to write
           continue;
@@ -296,7 +298,7 @@ export class StatusWriter {
       if (current === e.text) continue;
       const blob = await git.writeBlob({ fs, gitdir: this.gitdir, blob: Buffer.from(e.text, 'utf8') });
       files.set(e.path, blob);
-      const previous = current === null ? undefined : parseStatusFile(current).status;
+      const previous = current === null ? undefined : this.renderer.read(e.target, current).status;
       changes.push({ previous: previous && subjectView(previous), next: subjectView(e.status) });
       // One Versiond-Revision per commit: the newest status's (a target that waited may carry
       // an older one; each file records its own observedRevision).
