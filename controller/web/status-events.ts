@@ -22,6 +22,8 @@ export interface StatusEventsOptions {
   readonly bootId: string;
 }
 
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
 interface Sent {
   readonly sequence: number;
   readonly text: string;
@@ -30,7 +32,8 @@ interface Sent {
 export class StatusEvents {
   private sequence = 0;
   private readonly backlog: Sent[] = [];
-  private readonly clients = new Set<ServerResponse>();
+  /** Each open stream, with the check that its reader may still read (a revoked token ends it). */
+  private readonly clients = new Map<ServerResponse, () => boolean>();
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly limits: Required<Omit<StatusEventsOptions, 'bootId'>>;
 
@@ -56,11 +59,15 @@ export class StatusEvents {
     const text = `id: ${this.options.bootId}-${sequence}\nevent: status\ndata: ${JSON.stringify(data)}\n\n`;
     this.backlog.push({ sequence, text });
     if (this.backlog.length > this.limits.backlog) this.backlog.shift();
-    for (const res of this.clients) res.write(text);
+    for (const res of this.clients.keys()) this.send(res, text);
   }
 
-  /** Serves one stream; the caller has authorised the request. */
-  handle(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Serves one stream; the caller has authorised the request. `allowed` is asked again at
+   * every heartbeat: a viewer token removed while its stream is open ends the stream within
+   * one heartbeat, as any other request of that token is refused at once.
+   */
+  handle(req: IncomingMessage, res: ServerResponse, allowed: () => boolean = () => true): void {
     if (this.clients.size >= this.limits.maxClients) {
       res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '30' });
       res.end(JSON.stringify({
@@ -77,9 +84,12 @@ export class StatusEvents {
     req.socket.setNoDelay(true);
     res.write(`retry: ${this.limits.retryMs}\n\n`);
     res.write(this.missed(lastEventId(req)));
-    this.clients.add(res);
+    this.clients.set(res, allowed);
     this.heartbeat ??= setInterval(() => {
-      for (const client of this.clients) client.write(': keep-alive\n\n');
+      for (const [client, stillAllowed] of this.clients) {
+        if (stillAllowed()) this.send(client, ': keep-alive\n\n');
+        else client.end();
+      }
     }, this.limits.heartbeatMs).unref();
     const drop = () => {
       this.clients.delete(res);
@@ -93,10 +103,19 @@ export class StatusEvents {
 
   /** Ends every stream (the controller stops); clients reconnect to the next one and get `reset`. */
   close(): void {
-    for (const res of this.clients) res.end();
+    for (const res of this.clients.keys()) res.end();
     this.clients.clear();
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+  }
+
+  /**
+   * A client that does not read (its socket buffer keeps growing) is cut off rather than
+   * kept in memory: it reconnects with its Last-Event-ID and gets what it missed, or a reset.
+   */
+  private send(res: ServerResponse, text: string): void {
+    if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy();
+    else res.write(text);
   }
 
   /** What a reconnecting client missed since `last`, or a reset when that cannot be told. */

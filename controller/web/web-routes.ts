@@ -142,7 +142,7 @@ export function webRoutes(
   async function apiRoute(req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
     if (path === '/v1/targets') return sendJson(req, res, 200, fleet());
     if (path === '/v1/observed') return sendJson(req, res, 200, observedSnapshot(state.observed()));
-    if (path === '/v1/events') return options.events.handle(req, res);
+    if (path === '/v1/events') return options.events.handle(req, res, () => options.authenticate(req).ok);
     if (path === '/v1/plan') {
       const rev = url.searchParams.get('rev');
       if (rev === null) return sendError(req, res, 400, 'BAD_REVISION', 'give the ref to plan: /v1/plan?rev=BRANCH');
