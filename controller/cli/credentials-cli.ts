@@ -85,6 +85,32 @@ export function parseSubcommand<T extends NonNullable<ParseArgsConfig['options']
   }
 }
 
+const ADD_OPTIONS = {
+  rotate: { type: 'boolean' },
+  format: { type: 'string' },
+  'state-dir': { type: 'string' },
+} as const;
+
+/** What every `add` reads first: its flags (the shared ones and its own string flags), the id, the format, --rotate
+ * and the state dir. */
+export function parseAdd(command: CredentialsCommand, argv: readonly string[], own: readonly string[] = []) {
+  const options: NonNullable<ParseArgsConfig['options']> = { ...ADD_OPTIONS };
+  for (const flag of own) options[flag] = { type: 'string' };
+  const { values, positionals } = parseSubcommand(argv, options);
+  const flag = (name: string): string | undefined => {
+    const v = values[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  return {
+    /** The string value of one of `own`'s flags. */
+    flag,
+    id: theId(command, 'add', positionals),
+    format: oneOf('format', flag('format'), CREDENTIAL_FORMATS, 'text'),
+    rotate: values['rotate'] === true,
+    stateDir: resolveStateDir(flag('state-dir')),
+  };
+}
+
 /** The one positional of `add` and `remove`, checked against the name rule before anything is read or made. */
 export function theId(command: CredentialsCommand, subcommand: string, positionals: readonly string[]): string {
   const { noun, idWord } = command.kind;

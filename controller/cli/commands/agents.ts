@@ -6,17 +6,9 @@
 import { AGENT_CREDENTIALS, AgentCredentials } from '../../agents/agent-credentials.ts';
 import { loadOrCreateControllerKey, type ControllerKey } from '../../agents/controller-key.ts';
 import { printable, safeJson } from '../../observability/printable.ts';
-import {
-  CREDENTIAL_FORMATS,
-  issueToken,
-  parseSubcommand,
-  runCredentialsCommand,
-  theId,
-  type CredentialsCommand,
-} from '../credentials-cli.ts';
+import { issueToken, parseAdd, runCredentialsCommand, type CredentialsCommand } from '../credentials-cli.ts';
 import { agentConfig, readEnrolment, writeSecretFile } from '../agent-enrolment.ts';
-import { resolveStateDir } from '../state-dir.ts';
-import { EXIT, oneOf, type Command, type Io } from '../usage.ts';
+import { EXIT, type Command, type Io } from '../usage.ts';
 
 const HELP = `Usage: versiond agents add <id> [--rotate] [--format text|json] [--state-dir DIR]
                            [--controller-url URL] [--ca FILE] [--agent-token-file PATH]
@@ -76,25 +68,14 @@ export const agentsCommand: Command = {
 };
 
 async function add(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseSubcommand(argv, {
-    rotate: { type: 'boolean' },
-    format: { type: 'string' },
-    'state-dir': { type: 'string' },
-    'controller-url': { type: 'string' },
-    ca: { type: 'string' },
-    'agent-token-file': { type: 'string' },
-    'config-out': { type: 'string' },
-  });
-  const id = theId(AGENTS, 'add', positionals);
+  const { flag, id, format, rotate, stateDir } = parseAdd(AGENTS, argv,
+    ['controller-url', 'ca', 'agent-token-file', 'config-out']);
   // Everything the agent configuration needs is read before a token is issued that nobody would see.
   const enrolment = await readEnrolment({
-    controllerUrl: values['controller-url'] ?? process.env['VERSIOND_CONTROLLER_URL'],
-    caFile: values.ca,
-    tokenFile: values['agent-token-file'],
+    controllerUrl: flag('controller-url') ?? process.env['VERSIOND_CONTROLLER_URL'],
+    caFile: flag('ca'),
+    tokenFile: flag('agent-token-file'),
   });
-  const format = oneOf('format', values.format, CREDENTIAL_FORMATS, 'text');
-  const rotate = values.rotate === true;
-  const stateDir = resolveStateDir(values['state-dir']);
   // The key first: if it cannot be read, no token is issued that nobody will ever see.
   let key: ControllerKey;
   try {
@@ -108,7 +89,8 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
   if (token === undefined) return EXIT.findings;
   const config = agentConfig(id, key.publicKeyBase64, enrolment);
   const configText = `${JSON.stringify(config, null, 2)}\n`;
-  if (values['config-out'] !== undefined) await writeSecretFile(values['config-out'], configText);
+  const configOut = flag('config-out');
+  if (configOut !== undefined) await writeSecretFile(configOut, configText);
   if (format === 'json') {
     const controllerKey = { algorithm: 'ed25519', publicKey: key.publicKeyBase64 };
     io.stdout.write(`${safeJson({ agent: id, token, rotated: rotate, controllerKey, stateDir, config }, 2)}\n`);
@@ -130,8 +112,8 @@ async function add(argv: readonly string[], io: Io): Promise<number> {
       'Controller public key, for agents that accept pushed commands (`--controller-key`):',
       `  ${key.publicKeyBase64}`,
       '',
-      values['config-out'] !== undefined
-        ? `Agent configuration, also written to ${printable(values['config-out'])} (\`versiond-agent --config FILE\`):`
+      configOut !== undefined
+        ? `Agent configuration, also written to ${printable(configOut)} (\`versiond-agent --config FILE\`):`
         : 'Agent configuration, for `versiond-agent --config FILE` (the token goes in its own file, tokenFile):',
       configText,
       ...(enrolment.controller === undefined

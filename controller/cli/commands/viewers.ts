@@ -7,16 +7,8 @@
  */
 import { safeJson } from '../../observability/printable.ts';
 import { openViewerCredentials, VIEWER_CREDENTIALS } from '../../web/viewer-credentials.ts';
-import {
-  CREDENTIAL_FORMATS,
-  issueToken,
-  parseSubcommand,
-  runCredentialsCommand,
-  theId,
-  type CredentialsCommand,
-} from '../credentials-cli.ts';
-import { resolveStateDir } from '../state-dir.ts';
-import { EXIT, oneOf, type Command, type Io } from '../usage.ts';
+import { issueToken, parseAdd, runCredentialsCommand, type CredentialsCommand } from '../credentials-cli.ts';
+import { EXIT, type Command, type Io } from '../usage.ts';
 
 const HELP = `Usage: versiond viewers add <name> [--rotate] [--format text|json] [--state-dir DIR]
        versiond viewers list [--format text|json] [--state-dir DIR]
@@ -64,15 +56,7 @@ export const viewersCommand: Command = {
 };
 
 async function add(argv: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = parseSubcommand(argv, {
-    rotate: { type: 'boolean' },
-    format: { type: 'string' },
-    'state-dir': { type: 'string' },
-  });
-  const name = theId(VIEWERS, 'add', positionals);
-  const format = oneOf('format', values.format, CREDENTIAL_FORMATS, 'text');
-  const rotate = values.rotate === true;
-  const stateDir = resolveStateDir(values['state-dir']);
+  const { id: name, format, rotate, stateDir } = parseAdd(VIEWERS, argv);
   const credentials = await openViewerCredentials(stateDir);
   const token = await issueToken(VIEWERS, credentials, name, rotate, io);
   if (token === undefined) return EXIT.findings;
