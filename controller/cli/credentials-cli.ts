@@ -91,8 +91,10 @@ const ADD_OPTIONS = {
   'state-dir': { type: 'string' },
 } as const;
 
-/** What every `add` reads first: its flags (the shared ones and its own string flags), the id, the format, --rotate
- * and the state dir. */
+/**
+ * What every `add` reads first: its flags (the shared ones and its own string flags), the id,
+ * the format, --rotate and the state dir.
+ */
 export function parseAdd(command: CredentialsCommand, argv: readonly string[], own: readonly string[] = []) {
   const options: NonNullable<ParseArgsConfig['options']> = { ...ADD_OPTIONS };
   for (const flag of own) options[flag] = { type: 'string' };
