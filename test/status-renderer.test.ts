@@ -11,7 +11,8 @@ import type { MemberStatus, TargetStatus } from '../reconcilers/contract.ts';
 function oracle(status: TargetStatus, previous: string | null, now: number): string {
   const before = previous === null ? undefined : parseStatusFile(previous);
   const history = [...(before?.history ?? [])];
-  if (before?.status === undefined || before.status.phase !== status.phase || before.status.summary !== status.summary) {
+  if (before?.status === undefined || before.status.phase !== status.phase ||
+    before.status.summary !== status.summary) {
     history.push({ time: new Date(now).toISOString(), phase: status.phase, summary: status.summary });
   }
   const doc: Record<string, unknown> = {
@@ -25,17 +26,20 @@ function oracle(status: TargetStatus, previous: string | null, now: number): str
     })),
   };
   if (status.reminders !== undefined) doc.reminders = [...status.reminders];
-  if (status.details !== undefined) doc.details = JSON.parse(JSON.stringify(status.details, Object.keys(status.details).sort()));
+  if (status.details !== undefined) {
+    doc.details = JSON.parse(JSON.stringify(status.details, Object.keys(status.details).sort()));
+  }
   if (status.rolloutStartedAt !== undefined) doc.rolloutStartedAt = status.rolloutStartedAt;
   doc.history = history.slice(-HISTORY_LIMIT);
   return `${STATUS_HEADER}\n${stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })}`;
 }
 
 // Awkward strings on purpose: YAML indicators, numbers, booleans, quotes, newlines, unicode.
-const text = fc.oneof(fc.constantFrom('4.3.0', '12.08.110', 'yes', 'null', '- x', 'a: b', '"q"', "it's", '#c', '', '0x1F',
-  'line\nbreak', 'é ü 中', '  lead'), fc.string({ maxLength: 12 }));
+const text = fc.oneof(fc.constantFrom('4.3.0', '12.08.110', 'yes', 'null', '- x', 'a: b', '"q"', "it's", '#c', '',
+  '0x1F', 'line\nbreak', 'é ü 中', '  lead'), fc.string({ maxLength: 12 }));
 const member = (i: number) => fc.record({
-  name: fc.constant(`dev-${i}`), agent: fc.constant(`agent-${i}`), role: fc.constantFrom('device', 'wrs'), desired: text,
+  name: fc.constant(`dev-${i}`), agent: fc.constant(`agent-${i}`), role: fc.constantFrom('device', 'wrs'),
+  desired: text,
   observed: fc.option(text, { nil: undefined }), state: fc.constantFrom('Pending', 'Updated', 'Waiting', 'Failed'),
   message: fc.option(text, { nil: undefined }),
 }).map((m) => Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) as unknown as MemberStatus);
@@ -44,10 +48,16 @@ const status = (size: number) => fc.record({
   summary: text,
   members: fc.tuple(...Array.from({ length: size }, (_, i) => member(i))),
   reminders: fc.option(fc.array(text, { maxLength: 2 }), { nil: undefined }),
-  details: fc.option(fc.dictionary(fc.constantFrom('b', 'a', 'waves'), fc.oneof(text, fc.integer(), fc.array(text))), { nil: undefined }),
+  details: fc.option(
+    fc.dictionary(fc.constantFrom('b', 'a', 'waves'), fc.oneof(text, fc.integer(), fc.array(text))),
+    { nil: undefined },
+  ),
 }).map((s): TargetStatus => ({
   target: 'account/acme', observedRevision: 'a'.repeat(40), conditions: [
-    { type: 'Ready', status: 'False', reason: 'RollingOut', message: s.summary, lastTransitionTime: '2026-12-06T10:00:00Z' },
+    {
+      type: 'Ready', status: 'False', reason: 'RollingOut', message: s.summary,
+      lastTransitionTime: '2026-12-06T10:00:00Z',
+    },
   ],
   phase: s.phase as TargetStatus['phase'], summary: s.summary, members: s.members,
   ...(s.reminders !== undefined ? { reminders: s.reminders } : {}),
@@ -81,8 +91,10 @@ describe('the status renderer of the writer', () => {
 
   it('costs what changed: one device of 500 moving renders far faster than the whole account', () => {
     const members = Array.from({ length: 500 }, (_, i): MemberStatus => ({
-      name: `acme-ws-${i}`, agent: `acme-ws-${i}`, role: 'device', desired: '4.3.0', observed: '4.2.1', state: 'Waiting',
-      message: 'wave 2 of 3 awaits approval (digest sha256:c6e54d44c6b3ef1491b23db75d33c78febc285172c7de58f6cd9e384cada9b1a)',
+      name: `acme-ws-${i}`, agent: `acme-ws-${i}`, role: 'device', desired: '4.3.0', observed: '4.2.1',
+      state: 'Waiting',
+      message: 'wave 2 of 3 awaits approval ' +
+        '(digest sha256:c6e54d44c6b3ef1491b23db75d33c78febc285172c7de58f6cd9e384cada9b1a)',
     }));
     const base: TargetStatus = {
       target: 'account/acme', phase: 'Progressing', observedRevision: null, summary: '0/500', conditions: [], members,
@@ -94,7 +106,10 @@ describe('the status renderer of the writer', () => {
     const whole = performance.now() - cold;
     let warm = Infinity;
     for (let i = 0; i < 5; i++) {
-      const next = { ...base, members: members.map((m, j) => (j === i ? { ...m, observed: '4.3.0', state: 'Updated' as const } : m)) };
+      const next = {
+        ...base,
+        members: members.map((m, j) => (j === i ? { ...m, observed: '4.3.0', state: 'Updated' as const } : m)),
+      };
       const t = performance.now();
       previous = renderer.render(next, previous, 2 + i);
       warm = Math.min(warm, performance.now() - t);

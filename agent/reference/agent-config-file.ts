@@ -28,7 +28,9 @@ export function readAgentConfig(file: string): AgentConfig {
     throw new AgentConfigError(`--config ${file}${position(text, err as Error)}: not JSON: ${(err as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new AgentConfigError(`--config ${file}: must be a JSON object of the agent's flags ({"controller": …, "id": …})`);
+    throw new AgentConfigError(
+      `--config ${file}: must be a JSON object of the agent's flags ({"controller": …, "id": …})`,
+    );
   }
   for (const [key, v] of Object.entries(value)) {
     if (!(key in AGENT_CONFIG_KEYS)) {

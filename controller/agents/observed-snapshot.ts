@@ -16,5 +16,9 @@ export interface ObservedSnapshot {
 export function observedSnapshot(observed: Observed): ObservedSnapshot {
   const byKey = <T>(map: ReadonlyMap<string, T>): T[] =>
     [...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-  return { agents: byKey(observed.agents), artifacts: byKey(observed.artifacts), credentials: byKey(observed.credentials ?? new Map()) };
+  return {
+    agents: byKey(observed.agents),
+    artifacts: byKey(observed.artifacts),
+    credentials: byKey(observed.credentials ?? new Map()),
+  };
 }

@@ -18,12 +18,14 @@ function file(name: string, text: string): string {
 
 describe('the agent configuration file', () => {
   it('names each key after its flag', () => {
-    expect(['tokenFile', 'stateDir', 'controllerKey', 'artifactMirror', 'logLevel', 'id'].map((k) => flagOf(k as never)))
-      .toEqual(['token-file', 'state-dir', 'controller-key', 'artifact-mirror', 'log-level', 'id']);
+    expect(
+      ['tokenFile', 'stateDir', 'controllerKey', 'artifactMirror', 'logLevel', 'id'].map((k) => flagOf(k as never)),
+    ).toEqual(['token-file', 'state-dir', 'controller-key', 'artifact-mirror', 'log-level', 'id']);
   });
 
   it('reads what agents add writes, a byte-order mark included (Notepad)', () => {
-    const path = file('ok.json', '\uFEFF{"controller": "https://c:8443", "id": "wd-1", "tokenFile": "/t", "caPem": "PEM"}');
+    const path = file('ok.json',
+      '\uFEFF{"controller": "https://c:8443", "id": "wd-1", "tokenFile": "/t", "caPem": "PEM"}');
     expect(readAgentConfig(path)).toEqual({ controller: 'https://c:8443', id: 'wd-1', tokenFile: '/t', caPem: 'PEM' });
   });
 

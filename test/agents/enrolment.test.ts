@@ -26,7 +26,8 @@ async function versiond(...argv: string[]) {
 }
 
 describe('versiond agents add prints a ready agent configuration', () => {
-  it('with the controller URL, the id, the token file, the CA and the controller key; --config-out writes it 0600', async () => {
+  it('with the controller URL, the id, the token file, the CA and the controller key; ' +
+    '--config-out writes it 0600', async () => {
     const state = join(dir, 'state-1');
     const out = join(dir, 'wd-paris-s1.json');
     const r = await versiond('agents', 'add', 'wd-paris-s1', '--state-dir', state,
@@ -52,15 +53,19 @@ describe('versiond agents add prints a ready agent configuration', () => {
       '--controller-url', 'http://127.0.0.1:8080');
     expect(r.code).toBe(0);
     const answer = JSON.parse(r.stdout);
-    expect(answer.config).toMatchObject({ controller: 'http://127.0.0.1:8080', id: 'wd-lille', tokenFile: '/etc/versiond-agent/token' });
+    expect(answer.config).toMatchObject({
+      controller: 'http://127.0.0.1:8080', id: 'wd-lille', tokenFile: '/etc/versiond-agent/token',
+    });
     expect(answer.config.caPem).toBeUndefined();
   });
 
   it.each([
     ['a URL that is not http(s)', ['--controller-url', 'ftp://x'], /--controller-url must be an http\(s\) URL/],
     ['a URL with credentials', ['--controller-url', 'https://u:p@x'], /must not hold credentials/],
-    ['a CA file that is not a certificate', ['--controller-url', 'https://x', '--ca', 'NOT-PEM'], /not a PEM certificate/],
-    ['a CA for a plain-HTTP controller', ['--controller-url', 'http://x', '--ca', 'CA'], /--ca is for a controller served over https/],
+    ['a CA file that is not a certificate', ['--controller-url', 'https://x', '--ca', 'NOT-PEM'],
+      /not a PEM certificate/],
+    ['a CA for a plain-HTTP controller', ['--controller-url', 'http://x', '--ca', 'CA'],
+      /--ca is for a controller served over https/],
   ])('refuses %s with exit 2, and issues no token', async (_what, flags, says) => {
     const state = join(dir, `state-bad-${Math.random().toString(36).slice(2)}`);
     const resolved = flags.map((f) => (f === 'NOT-PEM' ? join(dir, 'not.pem') : f === 'CA' ? ca.certPath : f));

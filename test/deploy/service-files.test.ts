@@ -44,7 +44,8 @@ function findTool(name: string): string | undefined {
 const SYSTEMD_ANALYZE = findTool('systemd-analyze');
 const SYSTEMD_SYSUSERS = findTool('systemd-sysusers');
 /** The host's own units, which a --root needs to resolve the default dependencies. */
-const HOST_UNIT_DIR = ['/usr/lib/systemd/system', '/lib/systemd/system'].find((d) => existsSync(join(d, 'sysinit.target')));
+const HOST_UNIT_DIR = ['/usr/lib/systemd/system', '/lib/systemd/system']
+  .find((d) => existsSync(join(d, 'sysinit.target')));
 
 interface Run {
   readonly code: number;
@@ -53,7 +54,10 @@ interface Run {
 
 async function run(file: string, args: readonly string[]): Promise<Run> {
   try {
-    const { stdout, stderr } = await execFileP(file, [...args], { encoding: 'utf8', env: { ...process.env, SYSTEMD_COLORS: '0', SYSTEMD_PAGER: '' } });
+    const { stdout, stderr } = await execFileP(file, [...args], {
+      encoding: 'utf8',
+      env: { ...process.env, SYSTEMD_COLORS: '0', SYSTEMD_PAGER: '' },
+    });
     return { code: 0, output: `${stdout}${stderr}` };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
@@ -125,7 +129,8 @@ describe.skipIf(skipWhy !== '')(`deploy/systemd: systemd-analyze verify${skipWhy
 
   it('both units verify without a single line about them', async () => {
     const result = await verify(root, UNITS);
-    console.log(`$ systemd-analyze verify --root=<tmp> ${UNITS.join(' ')}\nexit ${result.code}\n${result.output || '(no output)'}`);
+    console.log(`$ systemd-analyze verify --root=<tmp> ${UNITS.join(' ')}\nexit ${result.code}\n` +
+      `${result.output || '(no output)'}`);
     expect(result.problems, result.output).toEqual([]);
     expect(result.code, result.output).toBe(0);
   });
@@ -146,7 +151,9 @@ describe.skipIf(skipWhy !== '')(`deploy/systemd: systemd-analyze verify${skipWhy
   });
 
   it('systemd-analyze security scores the controller (printed, not judged)', async () => {
-    const result = await run(SYSTEMD_ANALYZE!, ['security', '--offline=yes', `--root=${root}`, '--no-pager', 'versiond.service']);
+    const result = await run(SYSTEMD_ANALYZE!, [
+      'security', '--offline=yes', `--root=${root}`, '--no-pager', 'versiond.service',
+    ]);
     const score = /Overall exposure level for versiond\.service: ([\d.]+ \S+)/.exec(result.output)?.[1];
     console.log(score !== undefined
       ? `systemd-analyze security --offline=yes versiond.service: exposure ${score}\n${result.output}`
@@ -161,9 +168,13 @@ describe('deploy/systemd: what the units promise', () => {
   it('the controller runs sandboxed as versiond, from /usr/bin/versiond, and has time to commit status', () => {
     const one = (key: string) => controller.get(`Service.${key}`)?.at(-1);
     expect(one('ExecStart')).toMatch(/^\/usr\/bin\/versiond run --state-dir \$\{STATE_DIRECTORY\} \$VERSIOND_ARGS$/);
-    expect([one('User'), one('Group'), one('StateDirectory'), one('StateDirectoryMode')]).toEqual(['versiond', 'versiond', 'versiond', '0700']);
-    expect([one('Type'), one('KillSignal'), one('TimeoutStopSec'), one('Restart'), one('LimitNOFILE')]).toEqual(['exec', 'SIGTERM', '60', 'on-failure', '65536']);
-    expect([one('NoNewPrivileges'), one('ProtectSystem'), one('ProtectHome'), one('CapabilityBoundingSet'), one('UMask')]).toEqual(['yes', 'strict', 'yes', '', '0077']);
+    expect([one('User'), one('Group'), one('StateDirectory'), one('StateDirectoryMode')])
+      .toEqual(['versiond', 'versiond', 'versiond', '0700']);
+    expect([one('Type'), one('KillSignal'), one('TimeoutStopSec'), one('Restart'), one('LimitNOFILE')])
+      .toEqual(['exec', 'SIGTERM', '60', 'on-failure', '65536']);
+    expect([
+      one('NoNewPrivileges'), one('ProtectSystem'), one('ProtectHome'), one('CapabilityBoundingSet'), one('UMask'),
+    ]).toEqual(['yes', 'strict', 'yes', '', '0077']);
     expect(controller.get('Service.SystemCallFilter')).toEqual(['@system-service', '@pkey']);
     // V8's JIT needs writable and executable memory.
     expect(controller.has('Service.MemoryDenyWriteExecute')).toBe(false);
@@ -174,21 +185,27 @@ describe('deploy/systemd: what the units promise', () => {
     const one = (key: string) => agent.get(`Service.${key}`)?.at(-1);
     expect(one('ExecStart')).toBe('/usr/bin/versiond-agent --config /etc/versiond-agent/agent.json');
     expect(agent.has('Service.User') || agent.has('Service.DynamicUser')).toBe(false);
-    expect([one('KillMode'), one('KillSignal'), one('TimeoutStopSec'), one('Restart'), one('RestartSec')]).toEqual(['mixed', 'SIGTERM', '120', 'always', '5s']);
-    expect([one('StateDirectory'), one('ConfigurationDirectory'), one('NoNewPrivileges'), one('ProtectHome'), one('PrivateTmp')])
-      .toEqual(['versiond-agent', 'versiond-agent', 'yes', 'read-only', 'yes']);
+    expect([one('KillMode'), one('KillSignal'), one('TimeoutStopSec'), one('Restart'), one('RestartSec')])
+      .toEqual(['mixed', 'SIGTERM', '120', 'always', '5s']);
+    expect([
+      one('StateDirectory'), one('ConfigurationDirectory'), one('NoNewPrivileges'),
+      one('ProtectHome'), one('PrivateTmp'),
+    ]).toEqual(['versiond-agent', 'versiond-agent', 'yes', 'read-only', 'yes']);
   });
 });
 
 describe.skipIf(SYSTEMD_SYSUSERS === undefined)(
-  `deploy/systemd/versiond.sysusers${SYSTEMD_SYSUSERS === undefined ? ' [skipped: systemd-sysusers is not installed here]' : ''}`,
+  `deploy/systemd/versiond.sysusers${
+    SYSTEMD_SYSUSERS === undefined ? ' [skipped: systemd-sysusers is not installed here]' : ''
+  }`,
   () => {
     it('systemd-sysusers creates the user the controller unit runs as, its home the state dir', async () => {
       const root = mkdtempSync(join(tmpdir(), 'versiond-sysusers-'));
       try {
         mkdirSync(join(root, 'etc'));
         const result = await run(SYSTEMD_SYSUSERS!, [`--root=${root}`, join(DEPLOY, 'systemd/versiond.sysusers')]);
-        console.log(`$ systemd-sysusers --root=<tmp> deploy/systemd/versiond.sysusers\nexit ${result.code}\n${result.output}`);
+        console.log(`$ systemd-sysusers --root=<tmp> deploy/systemd/versiond.sysusers\nexit ${result.code}\n` +
+          `${result.output}`);
         expect(result.code, result.output).toBe(0);
         const passwd = readFileSync(join(root, 'etc/passwd'), 'utf8');
         expect(passwd).toMatch(/^versiond:x:\d+:\d+:[^:]*:\/var\/lib\/versiond:\/usr\/sbin\/nologin$/m);
@@ -244,7 +261,8 @@ describe('deploy/Containerfile', () => {
     expect(arg('STOPSIGNAL')).toBe('SIGTERM');
     expect(arg('HEALTHCHECK')).toMatch(/\bCMD\b/);
     expect(arg('VOLUME')).toBe('/var/lib/versiond');
-    expect(runtime.filter((i) => i.op === 'ENV').map((i) => i.args).join(' ')).toMatch(/VERSIOND_STATE_DIR=\/var\/lib\/versiond\b/);
+    expect(runtime.filter((i) => i.op === 'ENV').map((i) => i.args).join(' '))
+      .toMatch(/VERSIOND_STATE_DIR=\/var\/lib\/versiond\b/);
     expect(JSON.parse(arg('ENTRYPOINT')!)).toEqual(['versiond']);
     // The port the command listens on is the one exposed and the one the healthcheck asks.
     const cmd = JSON.parse(arg('CMD')!) as string[];
@@ -270,13 +288,17 @@ describe('deploy/Containerfile', () => {
 
     function listen(server: Server): Promise<number> {
       servers.push(server);
-      return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+      return new Promise((resolve) =>
+        server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
     }
 
     /** Runs the healthcheck as the image would, with this Node in place of `node`. */
     async function runHealth(url: string): Promise<number> {
       try {
-        await execFileP(process.execPath, argv.slice(1), { env: { ...process.env, VERSIOND_HEALTHCHECK_URL: url }, timeout: 15_000 });
+        await execFileP(process.execPath, argv.slice(1), {
+          env: { ...process.env, VERSIOND_HEALTHCHECK_URL: url },
+          timeout: 15_000,
+        });
         return 0;
       } catch (err) {
         return typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;

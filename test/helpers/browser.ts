@@ -17,7 +17,9 @@ const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 export function chromiumPath(): string {
   const fromEnv = process.env.CHROMIUM_PATH;
   if (fromEnv) {
-    if (!existsSync(fromEnv)) throw new Error(`CHROMIUM_PATH=${fromEnv} does not exist; unset it or point it at a Chromium binary`);
+    if (!existsSync(fromEnv)) {
+      throw new Error(`CHROMIUM_PATH=${fromEnv} does not exist; unset it or point it at a Chromium binary`);
+    }
     return fromEnv;
   }
   const found = CANDIDATES.find((path) => existsSync(path));
@@ -36,8 +38,12 @@ export function chromiumPath(): string {
  * have a tiny /dev/shm; `--disable-gpu` as there is none. A short protocol timeout makes a hung
  * page fail the test with a puppeteer error well before vitest's own timeout.
  */
-export async function launchBrowser(options: { protocolTimeoutMs?: number; args?: readonly string[] } = {}): Promise<Browser> {
-  const args = ['--disable-dev-shm-usage', '--disable-gpu', '--no-first-run', '--no-default-browser-check', ...(options.args ?? [])];
+export async function launchBrowser(
+  options: { protocolTimeoutMs?: number; args?: readonly string[] } = {},
+): Promise<Browser> {
+  const args = [
+    '--disable-dev-shm-usage', '--disable-gpu', '--no-first-run', '--no-default-browser-check', ...(options.args ?? []),
+  ];
   if (process.getuid?.() === 0) args.unshift('--no-sandbox');
   return puppeteer.launch({
     executablePath: chromiumPath(),
@@ -84,7 +90,8 @@ export function seriousViolations(violations: readonly AxeResult[]): string[] {
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => {
-      const targets = v.nodes.slice(0, 3).map((node) => node.target.map((t) => (Array.isArray(t) ? t.join(' >>> ') : t)).join(' >>> '));
+      const targets = v.nodes.slice(0, 3)
+        .map((node) => node.target.map((t) => (Array.isArray(t) ? t.join(' >>> ') : t)).join(' >>> '));
       const more = v.nodes.length > 3 ? ` (+${v.nodes.length - 3} more)` : '';
       return `${v.id} [${v.impact}] ${v.help}: ${targets.join(', ')}${more}`;
     });
@@ -112,11 +119,17 @@ export function collectPageErrors(page: Page): PageError[] {
     errors.push({ kind: 'pageerror', message: error instanceof Error ? error.message : String(error) });
   });
   page.on('requestfailed', (request) => {
-    errors.push({ kind: 'requestfailed', message: `${request.method()} ${request.url()}: ${request.failure()?.errorText ?? 'failed'}` });
+    errors.push({
+      kind: 'requestfailed',
+      message: `${request.method()} ${request.url()}: ${request.failure()?.errorText ?? 'failed'}`,
+    });
   });
   page.on('response', (response) => {
     if (response.status() >= 400) {
-      errors.push({ kind: 'http', message: `${response.request().method()} ${response.url()}: HTTP ${response.status()}` });
+      errors.push({
+        kind: 'http',
+        message: `${response.request().method()} ${response.url()}: HTTP ${response.status()}`,
+      });
     }
   });
   return errors;

@@ -67,7 +67,8 @@ beforeAll(async () => {
   controllerPrefix = join(dir, 'controller');
   agentPrefix = join(dir, 'agent');
   const npmInstall = (prefix: string, tarball: string) => run('npm', ['install', '--prefix', prefix, '--offline',
-    '--no-audit', '--no-fund', '--ignore-scripts', '--omit=dev', join(ROOT, 'build', tarball)], { cwd: dir, encoding: 'utf8' });
+    '--no-audit', '--no-fund', '--ignore-scripts', '--omit=dev', join(ROOT, 'build', tarball)],
+  { cwd: dir, encoding: 'utf8' });
   mkdirSync(controllerPrefix);
   mkdirSync(agentPrefix);
   await Promise.all([
@@ -101,7 +102,8 @@ describe('the installed packages', () => {
 
   it('the agent package stays small: at most 5 MB installed and 10 packages', () => {
     const { bytes, packages } = footprint(join(agentPrefix, 'node_modules'));
-    process.stdout.write(`versiond-agent installed: ${(bytes / 1e6).toFixed(2)} MB, ${packages.length} packages: ${packages.join(', ')}\n`);
+    process.stdout.write(`versiond-agent installed: ${(bytes / 1e6).toFixed(2)} MB, ${packages.length} packages: ` +
+      `${packages.join(', ')}\n`);
     expect(packages).toContain('versiond-agent');
     expect(packages.length).toBeLessThanOrEqual(10);
     expect(bytes).toBeLessThanOrEqual(5_000_000);
@@ -158,7 +160,8 @@ spec:
     processes.push(controller);
     controller.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     controller.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    url = await eventually(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], 30_000, `the controller to listen:\n${out}`);
+    url = await eventually(() => /listening on (http:\/\/\S+)/.exec(out)?.[1], 30_000,
+      `the controller to listen:\n${out}`);
 
     const config = join(dir, 'ums-solo-1.json');
     const enrol = await installed(controllerPrefix, 'versiond', ['agents', 'add', 'ums-solo-1', '--state-dir', state,
@@ -172,7 +175,8 @@ spec:
     }));
     let agentLog = '';
     const agent = spawn(join(agentPrefix, 'node_modules', '.bin', 'versiond-agent'), ['--config', config,
-      '--state-dir', join(dir, 'agent-state'), '--driver', `simulated:${machine}`, '--artifact-mirror', packages.mirror],
+      '--state-dir', join(dir, 'agent-state'), '--driver', `simulated:${machine}`,
+      '--artifact-mirror', packages.mirror],
     { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     processes.push(agent);
     agent.stdout!.on('data', (d: Buffer) => (agentLog += d.toString()));

@@ -29,7 +29,9 @@ const REVISION = '3f2c0a1b2c3d4e5f60718293a4b5c6d7e8f90123';
 
 /** Errors as one readable string, for a failing assertion. */
 function why(validate: ValidateFunction): string {
-  return JSON.stringify(validate.errors?.map((e) => `${e.instancePath} ${e.message ?? ''} ${JSON.stringify(e.params)}`));
+  return JSON.stringify(
+    validate.errors?.map((e) => `${e.instancePath} ${e.message ?? ''} ${JSON.stringify(e.params)}`),
+  );
 }
 
 function valid(file: string, value: unknown): boolean {
@@ -79,7 +81,9 @@ describe('GET /v1/targets: view-fleet.schema.json', () => {
   beforeAll(() => {
     let online = 0;
     for (const a of observed.agents.values()) if (a.online) online++;
-    fleet = wire(fleetView(sources.map(targetRow), { revision: REVISION, now: NOW, online, known: observed.agents.size }));
+    fleet = wire(fleetView(sources.map(targetRow), {
+      revision: REVISION, now: NOW, online, known: observed.agents.size,
+    }));
   });
 
   it('the fleet of example-repo conforms, every kind and a person-first order', () => {
@@ -172,9 +176,13 @@ describe('GET /v1/targets/{kind}/{name}: view-target.schema.json', () => {
     expect(rejects(file, { ...acme, members: [{ ...acme.members[0]!, observed: undefined }] })).toBe(true);
     expect(rejects(file, { ...acme, steps: [{ ...acme.steps[0]!, state: 'later' }] })).toBe(true);
     expect(rejects(file, { ...acme, steps: [{ ...acme.steps[0]!, action: 'reboot' }] })).toBe(true);
-    expect(rejects(file, { ...acme, conditions: [{ ...acme.conditions[0]!, lastTransitionTime: 'yesterday' }] })).toBe(true);
+    expect(rejects(file, {
+      ...acme, conditions: [{ ...acme.conditions[0]!, lastTransitionTime: 'yesterday' }],
+    })).toBe(true);
     const waves = acme.waves!;
-    const badDigest = waves.waves.map((w) => (w.approval === null ? w : { ...w, approval: { ...w.approval, digest: 'sha256:abc' } }));
+    const badDigest = waves.waves.map((w) => (
+      w.approval === null ? w : { ...w, approval: { ...w.approval, digest: 'sha256:abc' } }
+    ));
     expect(rejects(file, { ...acme, waves: { ...waves, waves: badDigest } })).toBe(true);
     expect(valid(file, acme)).toBe(true);
   });
@@ -188,9 +196,14 @@ describe('GET /v1/targets/{kind}/{name}/history: view-history.schema.json', () =
   beforeAll(async () => {
     g = TempRepo.create(); // the initial commit adds every target
     g.edit('accounts/acme-w360.yaml', 'generatedFor: "4.2.1"', 'generatedFor: "4.3.0"')
-      .edit('accounts/acme-w360.yaml', '{ name: acme-ws-004, repositoryServer: acme-wrs-paris }', '{ name: acme-ws-004, repositoryServer: acme-wrs-lyon }');
+      .edit(
+        'accounts/acme-w360.yaml',
+        '{ name: acme-ws-004, repositoryServer: acme-wrs-paris }',
+        '{ name: acme-ws-004, repositoryServer: acme-wrs-lyon }',
+      );
     const change = g.commitAll('Regenerate acme install media, move ws-004 to Lyon (#57)');
-    g.write('status/account/acme-w360.yaml', 'target: account/acme-w360\nphase: Progressing\nsummary: "7 of 9 devices at 4.2.1"\n');
+    g.write('status/account/acme-w360.yaml',
+      'target: account/acme-w360\nphase: Progressing\nsummary: "7 of 9 devices at 4.2.1"\n');
     g.git('add', '-A');
     g.git('commit', '-q', '-m', 'status(account/acme-w360): 7 of 9 devices at 4.2.1', '-m',
       `Versiond-Target: ${target}\nVersiond-Phase: ${target}=Progressing\nVersiond-Revision: ${change}`);
@@ -230,13 +243,24 @@ describe('GET /v1/targets/{kind}/{name}/history: view-history.schema.json', () =
         committer: person, subject: 'Merge pull request #57 from carol/acme-media', references: ['PR #57'], merge: true,
         signature: 'signed by ada@example.com (SHA256:abc)',
         changes: [
-          { target, change: 'changed', path: 'accounts/acme-w360.yaml', fields: [{ field: 'spec.installMedia.generatedFor', from: '4.2.1', to: '4.3.0' }, { field: 'spec.devices[acme-ws-005]', to: { name: 'acme-ws-005' } }] },
-          { target: null, change: 'unreadable', path: 'accounts/broken.yaml', fields: [], problem: 'YAML_SYNTAX at 3:7' },
-          { target, change: 'moved', path: 'accounts/eu-acme-w360.yaml', previousPath: 'accounts/acme-w360.yaml', fields: [] },
+          {
+            target, change: 'changed', path: 'accounts/acme-w360.yaml', fields: [
+              { field: 'spec.installMedia.generatedFor', from: '4.2.1', to: '4.3.0' },
+              { field: 'spec.devices[acme-ws-005]', to: { name: 'acme-ws-005' } },
+            ],
+          },
+          {
+            target: null, change: 'unreadable', path: 'accounts/broken.yaml', fields: [], problem: 'YAML_SYNTAX at 3:7',
+          },
+          {
+            target, change: 'moved', path: 'accounts/eu-acme-w360.yaml', previousPath: 'accounts/acme-w360.yaml',
+            fields: [],
+          },
         ],
       },
       {
-        type: 'status', commit: 'b'.repeat(40), date: '2026-11-20T09:50:00Z', author: { name: 'versiond', email: 'versiond@localhost' },
+        type: 'status', commit: 'b'.repeat(40), date: '2026-11-20T09:50:00Z',
+        author: { name: 'versiond', email: 'versiond@localhost' },
         subject: 'status(account/acme-w360): 9 of 9 devices at 4.2.1', revision: null,
         targets: [{ target, phase: null, summary: '9 of 9 devices at 4.2.1' }],
       },
@@ -248,7 +272,9 @@ describe('GET /v1/targets/{kind}/{name}/history: view-history.schema.json', () =
     expect(rejects(file, { ...page, events: [{ ...status, type: 'statuz' }] })).toBe(true);
     const { authorDate: _authorDate, ...noAuthorDate } = desired;
     expect(rejects(file, { ...page, events: [noAuthorDate] })).toBe(true);
-    expect(rejects(file, { ...page, events: [{ ...desired, changes: [{ ...desired.changes[0]!, change: 'renamed' }] }] })).toBe(true);
+    expect(rejects(file, {
+      ...page, events: [{ ...desired, changes: [{ ...desired.changes[0]!, change: 'renamed' }] }],
+    })).toBe(true);
     expect(rejects(file, { ...page, events: [{ ...status, date: '20 Nov 2026' }] })).toBe(true);
     expect(rejects(file, { ...page, next: 'HEAD~2' })).toBe(true);
     expect(rejects(file, { ...page, total: -1 })).toBe(true);
