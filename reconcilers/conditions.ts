@@ -38,3 +38,10 @@ export function conditionsFor(
     setCondition(previous, { type, status: on ? 'True' : 'False', reason: on || type === 'Ready' ? reason : 'None', message: on || type === 'Ready' ? message : '' }, now),
   );
 }
+
+/** The condition that speaks for the phase: Stalled, else Reconciling, else Ready (`plan`, the web view). */
+export function speakingCondition(conditions: readonly Condition[]): Condition | undefined {
+  return conditions.find((c) => c.type === 'Stalled' && c.status === 'True')
+    ?? conditions.find((c) => c.type === 'Reconciling' && c.status === 'True')
+    ?? conditions.find((c) => c.type === 'Ready');
+}

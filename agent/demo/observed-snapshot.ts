@@ -10,6 +10,7 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import type { ObservedInventory } from '../../controller/agents/inventory.ts';
+import { observedSnapshot } from '../../controller/agents/observed-snapshot.ts';
 import { verifyPackage } from '../../protocol/verify-package.ts';
 import type { CredentialStore } from '../../controller/credentials/credential-store.ts';
 import type { AnyDesiredObject, Release } from '../../reconcilers/model/desired.ts';
@@ -24,14 +25,14 @@ export async function writeObservedSnapshot(
   now = Date.now(),
 ): Promise<void> {
   await credentials.refreshIfChanged();
-  const agents = [...inventory.observations.values()].sort((a, b) => (a.agent < b.agent ? -1 : a.agent > b.agent ? 1 : 0));
-  const artifacts: ArtifactCheck[] = objects
-    .filter((o): o is Release => o.kind === 'Release')
-    .map((r) => {
-      const verdict = verifyPackage(demoArtifactBytes(r.spec.product, r.spec.version), r.spec.artifact);
-      return verdict.ok ? { release: r.metadata.name, status: 'verified' } : { release: r.metadata.name, status: 'failed', reason: verdict.reason };
-    });
-  const snapshot = { agents, artifacts, credentials: [...credentials.checks(now).values()] };
+  const artifacts = new Map<string, ArtifactCheck>();
+  for (const r of objects.filter((o): o is Release => o.kind === 'Release')) {
+    const verdict = verifyPackage(demoArtifactBytes(r.spec.product, r.spec.version), r.spec.artifact);
+    artifacts.set(r.metadata.name, verdict.ok
+      ? { release: r.metadata.name, status: 'verified' }
+      : { release: r.metadata.name, status: 'failed', reason: verdict.reason });
+  }
+  const snapshot = observedSnapshot({ agents: inventory.observations, artifacts, credentials: credentials.checks(now) });
   const tmp = `${file}.tmp`;
   await writeFile(tmp, `${JSON.stringify(snapshot, null, 1)}\n`);
   await rename(tmp, file);

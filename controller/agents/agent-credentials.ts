@@ -8,7 +8,7 @@ import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { syncDirectory } from '../fs/sync-directory.ts';
 import { schemaMessage } from '../desired/schema-extensions.ts';
 import { readFileSync, statSync, type Stats } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -114,7 +114,7 @@ export class AgentCredentials {
   private signature = 'absent';
   /** A changed file that failed to parse: not retried (nor reported again) until it changes again. */
   private rejectedSignature: string | undefined;
-  /** Bumped on every install, so a slow re-read never overwrites what a newer one installed. */
+  /** Bumped on every install: tells `refreshIfChanged` whether its check installed anything. */
   private generation = 0;
 
   private constructor(stateDir: string, options: AgentCredentialsOptions) {
@@ -189,7 +189,7 @@ export class AgentCredentials {
     return this.agents.has(agentId);
   }
 
-  /** `refreshIfChanged`, synchronously: a stat per call, a read only when the file changed. */
+  /** The check behind every request and `refreshIfChanged`: a stat per call, a read only when the file changed. */
   private syncIfChanged(): void {
     let current: string | undefined;
     try {
@@ -217,20 +217,8 @@ export class AgentCredentials {
    */
   async refreshIfChanged(): Promise<boolean> {
     const generation = this.generation;
-    let current: string | undefined;
-    let read: { agents: Map<string, AgentRecord>; signature: string };
-    try {
-      current = await fileSignature(this.file);
-      if (current === this.signature || current === this.rejectedSignature) return false;
-      read = await this.readFromDisk();
-    } catch (err) {
-      this.rejectedSignature = current;
-      this.onRefreshError(this.fileError(err));
-      return false;
-    }
-    if (generation !== this.generation) return false; // a newer state was installed meanwhile
-    this.install(read.agents, read.signature);
-    return true;
+    this.syncIfChanged();
+    return generation !== this.generation;
   }
 
   /**
@@ -284,7 +272,7 @@ export class AgentCredentials {
       const { agents } = await this.readFromDisk();
       const result = mutate(agents);
       await writeFileAtomically(this.file, serialize(agents, this.kind));
-      this.install(agents, await fileSignature(this.file));
+      this.install(agents, signatureOfSync(this.file));
       return result;
     } finally {
       await release();
@@ -376,15 +364,6 @@ function signatureOf(st: Stats): string {
 function signatureOfSync(file: string): string {
   try {
     return signatureOf(statSync(file));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
-    throw err;
-  }
-}
-
-async function fileSignature(file: string): Promise<string> {
-  try {
-    return signatureOf(await stat(file));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
     throw err;

@@ -1,3 +1,4 @@
+import { speakingCondition } from '../../reconcilers/conditions.ts';
 import type { Command, Phase, PlanStep } from '../../reconcilers/contract.ts';
 import type { Kind } from '../../reconcilers/model/desired.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
@@ -76,11 +77,7 @@ export function targetReport(plan: TargetPlan): TargetReport {
   if (plan.outcome === 'unusable') return { ...base, reasons: plan.reasons };
   if (plan.outcome === 'no-reconciler') return base;
   const { status, plan: steps, commands, requeueAfter } = plan.result;
-  // The condition that speaks for the phase: Stalled, else Reconciling, else Ready.
-  const speaking =
-    status.conditions.find((c) => c.type === 'Stalled' && c.status === 'True') ??
-    status.conditions.find((c) => c.type === 'Reconciling' && c.status === 'True') ??
-    status.conditions.find((c) => c.type === 'Ready');
+  const speaking = speakingCondition(status.conditions);
   return {
     ...base,
     phase: status.phase,

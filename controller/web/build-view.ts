@@ -3,7 +3,8 @@
  * plan, the declaring file, and the agents' reports. Pure: the caller passes everything,
  * including `now`, so the view of a restarted controller is the view of a long-running one.
  */
-import type { Condition, PlanStep, TargetStatus } from '../../reconcilers/contract.ts';
+import { speakingCondition } from '../../reconcilers/conditions.ts';
+import type { PlanStep, TargetStatus } from '../../reconcilers/contract.ts';
 import type { AnyDesiredObject, Kind } from '../../reconcilers/model/desired.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
 import type { AgentObservation } from '../../reconcilers/observed.ts';
@@ -102,13 +103,6 @@ function stepRow(step: PlanStep): StepRow {
     reason: step.blockedBy?.reason ?? null,
     message: step.blockedBy?.message ?? null,
   };
-}
-
-/** Stalled, else Reconciling, else Ready: the condition `plan` and status subjects speak with. */
-function speakingCondition(conditions: readonly Condition[]): Condition | undefined {
-  return conditions.find((c) => c.type === 'Stalled' && c.status === 'True')
-    ?? conditions.find((c) => c.type === 'Reconciling' && c.status === 'True')
-    ?? conditions.find((c) => c.type === 'Ready');
 }
 
 function blockingOf(status: TargetStatus, plan: readonly PlanStep[]): Blocking | null {

@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PlanStep, TargetStatus } from '../../reconcilers/contract.ts';
 import type { Kind } from '../../reconcilers/model/desired.ts';
-import type { TargetId } from '../../reconcilers/model/identity.ts';
+import { targetId, type TargetId } from '../../reconcilers/model/identity.ts';
 import type { Observed } from '../../reconcilers/observed.ts';
 import { TARGET_KINDS } from '../../reconcilers/registry.ts';
 import { observedSnapshot } from '../agents/observed-snapshot.ts';
@@ -80,7 +80,7 @@ export function webRoutes(
     if (desired === undefined) return [];
     return desired.objects.flatMap((o) => {
       if (!TARGET_KINDS.includes(o.kind)) return [];
-      const target = `${o.kind.toLowerCase()}/${o.metadata.name}` as TargetId;
+      const target = targetId(o.kind, o.metadata.name);
       return [targetRow({ target, object: o, status: state.statusOf(target), plan: state.planOf(target) })];
     });
   };
@@ -197,8 +197,8 @@ export function webRoutes(
     } catch {
       return undefined;
     }
-    if (!TARGET_KINDS.some((k: Kind) => k.toLowerCase() === kind)) return undefined;
-    return sourcesOf(`${kind}/${name}` as TargetId);
+    const known = TARGET_KINDS.find((k: Kind) => k.toLowerCase() === kind);
+    return known === undefined ? undefined : sourcesOf(targetId(known, name));
   }
 
   function notFoundJson(req: IncomingMessage, res: ServerResponse, match: RegExpExecArray | null, path: string): void {
