@@ -72,6 +72,8 @@ function commitWithoutBlob(repo: TempRepo): { commit: string; blob: string; cont
   }
 }
 
+// Every wait is generous: the suite runs two files at once, and under that load a git fsck, a
+// poll or a clone takes seconds.
 describe('a Git object missing', () => {
   it('in a local desired revision: keeps the last valid one, says so, recovers when it is back', async () => {
     const repo = domainRepo();
@@ -79,13 +81,13 @@ describe('a Git object missing', () => {
     const f = await start(repo);
     const good = f.controller.loop.revision!;
     const sourceFile = () => repo.git('ls-tree', '--name-only', 'main', 'status/source/main.yaml');
-    await eventually(() => sourceFile() !== '', 10_000, 'a status');
+    await eventually(() => sourceFile() !== '', 25_000, 'a status');
 
     const lost = commitWithoutBlob(repo);
     const not = await eventually(async () => {
       const r = await readyz(f);
       return r.status === 503 && r.body.includes(lost.blob) ? r : undefined;
-    }, 10_000, '/readyz to name the missing object');
+    }, 25_000, '/readyz to name the missing object');
     expect(not.body).toContain('GIT_OBJECT_MISSING');
     expect(not.body).toContain(gitdir);
     expect(f.controller.loop.revision).toBe(good);
@@ -93,7 +95,7 @@ describe('a Git object missing', () => {
     const source = await eventually(() => {
       const text = repo.git('show', 'main:status/source/main.yaml');
       return text.includes(lost.blob) ? text : undefined;
-    }, 10_000, 'the source status to name the missing object');
+    }, 25_000, 'the source status to name the missing object');
     expect(source).toContain('GitObjectMissing');
     expect(repo.git('merge-base', '--is-ancestor', lost.commit, 'main')).toBe('');
     expect(await metrics(f)).toMatch(/versiond_git_objects_missing\{side="desired"\} 1/);
@@ -103,11 +105,11 @@ describe('a Git object missing', () => {
 
     // Someone puts the object back (from another clone): the controller picks the revision up.
     execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: repo.dir, input: lost.content });
-    await eventually(() => f.controller.loop.revision === lost.commit, 10_000, 'the revision to be applied');
-    await eventually(async () => (await readyz(f)).status === 200, 10_000, '/readyz ready again');
+    await eventually(() => f.controller.loop.revision === lost.commit, 25_000, 'the revision to be applied');
+    await eventually(async () => (await readyz(f)).status === 200, 25_000, '/readyz ready again');
     expect(logged(f, 'objects are missing')).toBe(1);
     expect(fsck(gitdir).code).toBe(0);
-  });
+  }, 90_000);
 
   it('in a local status branch\'s commit: rebuilds the status commit from the desired branch head', async () => {
     const repo = domainRepo();
@@ -115,7 +117,7 @@ describe('a Git object missing', () => {
     const f = await start(repo, { statusBranch: 'versiond-status' });
     const statusOf = (target: string) =>
       spawnSync('git', ['show', `versiond-status:status/${target}.yaml`], { cwd: repo.dir, encoding: 'utf8' }).stdout;
-    await eventually(() => statusOf('source/main') !== '' && statusOf('domain/print-test') !== '', 10_000, 'statuses');
+    await eventually(() => statusOf('source/main') !== '' && statusOf('domain/print-test') !== '', 25_000, 'statuses');
     await f.controller.loop.idle();
     await new Promise((r) => setTimeout(r, 300));
     const lostTip = repo.git('rev-parse', 'refs/heads/versiond-status');
@@ -129,13 +131,13 @@ describe('a Git object missing', () => {
     await eventually(() => {
       const head = repo.git('rev-parse', 'refs/heads/versiond-status');
       return head !== lostTip && repo.git('rev-parse', `${head}^`) === desired;
-    }, 15_000, 'the status commit rebuilt on the desired head');
+    }, 25_000, 'the status commit rebuilt on the desired head');
     expect(repo.git('show', 'versiond-status:status/source/main.yaml')).toContain(desired);
     expect(fsck(gitdir)).toMatchObject({ code: 0 });
     expect(repo.git('rev-parse', 'main')).toBe(desired);
     expect((await readyz(f)).status).toBe(200);
     expect(await metrics(f)).toMatch(/versiond_git_repairs_total\{outcome="status-rebuilt"\} 1/);
-  });
+  }, 90_000);
 
   it('in the clone of a remote repository: drops the clone and clones again, without a restart', async () => {
     const work = domainRepo();
@@ -148,7 +150,7 @@ describe('a Git object missing', () => {
     const f = await start(work, { repo: server.url('desired.git'), pollMs: 200 });
     const show = ['--git-dir', bare, 'show', 'main:status/source/main.yaml'];
     const remoteStatus = () => spawnSync('git', show, { encoding: 'utf8' }).stdout;
-    await eventually(() => remoteStatus().includes('lastAppliedRevision'), 10_000, 'status pushed');
+    await eventually(() => remoteStatus().includes('lastAppliedRevision'), 25_000, 'status pushed');
     const repos = join(f.stateDir, 'repos');
     const clone = join(repos, readdirSync(repos)[0]!, '.git');
     // The pack the clone was made from: the desired files and all history below the status commits.
@@ -158,12 +160,11 @@ describe('a Git object missing', () => {
     for (const p of packs) rmSync(join(pack, p));
     expect(fsck(clone).code).not.toBe(0);
 
-    // Generous: on a loaded machine (the suite runs two files at once) a poll and a clone take seconds.
     await eventually(() => logged(f, 'cloning again') > 0, 25_000, 'the clone to be dropped');
     await eventually(() => fsck(clone).code === 0, 25_000, 'a whole clone');
-    await eventually(async () => (await readyz(f)).status === 200, 10_000, '/readyz ready');
+    await eventually(async () => (await readyz(f)).status === 200, 25_000, '/readyz ready');
     // ready can come first: the revision is read from the new clone before its repair is counted
-    await eventually(async () => /versiond_git_repairs_total\{outcome="recloned"\} 1\n/.test(await metrics(f)), 10_000,
+    await eventually(async () => /versiond_git_repairs_total\{outcome="recloned"\} 1\n/.test(await metrics(f)), 25_000,
       'the re-clone counted once');
     expect(f.logs.filter((l) => l.includes('"level":50')).join('')).not.toContain('Could not find');
   }, 90_000);
