@@ -17,7 +17,9 @@
  *    the run is not sent again) once the console stops reporting that result — it keeps only
  *    the latest result per server and action. Absent: the console's result for the run's id is
  *    still read (`failed` → not re-sent).
- *  - `run`: the run sent last; a newer run waits while the console reports it `running`.
+ *  - `run`: the run sent last; a newer run waits while the console reports it `running`, and
+ *    one that is only due (held) does not replace it until it is sent: a run whose result is not
+ *    known yet stays in Git, so its failure is settled by id, never re-sent under its key.
  * A console decides only from its own memory. The memory of a sync it does not own in this
  * revision (another console's, or its own of a sync moved away) is carried (`memoryOf`), and a
  * run it holds is settled by its id when its console reports a result, so moving a sync back

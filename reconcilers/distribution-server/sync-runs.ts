@@ -130,6 +130,9 @@ export function reconcileSyncs(pass: ServerPass): void {
     const earlierFailure = s.failed;
     const held = (): void => {
       if (earlierFailure !== undefined) pass.outcome('SyncFailed', failureMessage(s, consoleId, earlierFailure));
+      // Memory keeps the run sent last until its result is known: a run that is only due must not
+      // make Git forget one that may still fail (it would then be sent again under its key).
+      if (earlier !== undefined && !earlierDone && earlier.command !== id) s.run = earlier;
     };
     s.run = { key, command: id };
     const result = resultOf(console, id);

@@ -551,6 +551,27 @@ describe('rule 7 — completion by command id: succeeded is recorded, failed is 
     expect(finished!.commands.map((c) => c.id)).toEqual([idOf('daily-definitions', `scheduled ${iso(NEXT_DAILY)}`)]);
   });
 
+  it('a run sent and not yet reported is kept in Git while the next run waits, so its failure is never re-sent (seed 002)', () => {
+    const NEXT_ID = idOf('daily-definitions', `scheduled ${iso(NEXT_DAILY)}`);
+    const [sent, consoleAway, failedLate, forgotten] = chain(
+      [
+        { obs: world(), now: NOW },
+        // the console stops reporting while the next scheduled run comes due: that run waits
+        { obs: world({ console: null }), now: NEXT_DAILY + 60_000 },
+        // back, it reports the first run failed; then it forgets that result
+        { obs: world({ console: consoleWith({ results: [result(DAILY_ID, 'failed', 'disk full')] }) }), now: NEXT_DAILY + 120_000 },
+        { obs: world(), now: NEXT_DAILY + 180_000 },
+      ],
+      YESTERDAY(),
+    );
+    expect(sent!.commands.map((c) => c.id)).toEqual([DAILY_ID]);
+    expect(consoleAway!.commands).toEqual([]);
+    // the run sent is what Git remembers, not the one that only came due
+    expect(sync(consoleAway!, 'daily-definitions').run).toMatchObject({ command: DAILY_ID });
+    // its failure settles it (the next run goes); forgotten by the console, it is still not re-sent
+    for (const r of [failedLate!, forgotten!]) expect(r.commands.map((c) => c.id)).toEqual([NEXT_ID]);
+  });
+
   it('a failed run is retried at once with a new runNow: a new run, with its own id (seed 002)', () => {
     const failed = reconcile(spec(), world({ console: consoleWith({ results: [result(DAILY_ID, 'failed', 'disk full')] }) }), { previous: YESTERDAY() }).status;
     const r = reconcile(spec({ syncs: [MONTHLY, { ...DAILY, runNow: 'retry' }] }), world(), { previous: failed, now: NOW + HOUR });
