@@ -1,6 +1,6 @@
 import type { Reconciler } from './contract.ts';
 import type { Kind } from './model/desired.ts';
-import { reconcileAccount } from './account/reconcile.ts';
+import { ACCOUNT_WAVE_HOLD, reconcileAccount } from './account/reconcile.ts';
 import { reconcileDistributionServer } from './distribution-server/reconcile.ts';
 import { reconcileDomain } from './domain/reconcile.ts';
 import { reconcileHACluster } from './ha-cluster/reconcile.ts';
@@ -14,7 +14,7 @@ import { GOVERNANCE_STEPS } from './governance/steps.ts';
  */
 export const RECONCILERS: { readonly [K in Kind]?: Reconciler<K> } = {
   Domain: governed('Domain', reconcileDomain, GOVERNANCE_STEPS),
-  Account: governed('Account', reconcileAccount, GOVERNANCE_STEPS),
+  Account: governed('Account', reconcileAccount, GOVERNANCE_STEPS, ACCOUNT_WAVE_HOLD),
   DistributionServer: governed('DistributionServer', reconcileDistributionServer, GOVERNANCE_STEPS),
   HACluster: governed('HACluster', reconcileHACluster, GOVERNANCE_STEPS),
 };

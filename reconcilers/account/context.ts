@@ -16,6 +16,7 @@ import type { ComponentReport } from '../../protocol/component.ts';
 import type { AgentObservation, Observed } from '../observed.ts';
 import type { PromotionDetails } from './promotion.ts';
 import { ACCOUNT_CATALOGUE, type AccountReason } from './reasons.ts';
+import type { WaveHold, Withheld } from '../governance/wave-hold.ts';
 
 /** The member name of the cloud infrastructure (console and APIs, seed 003). */
 export const INFRASTRUCTURE = 'infrastructure';
@@ -102,6 +103,10 @@ export interface Ctx {
   promotion: PromotionDetails | undefined;
   /** Set while production may not take its version (AwaitingTestRing): every production step waits on it. */
   hold: Blocker | undefined;
+  /** The open wave, when governance told it (wave-hold.ts): later waves' applies are withheld. */
+  readonly waveHold: WaveHold | undefined;
+  /** What was withheld under `waveHold`. */
+  readonly withheld: Withheld | undefined;
 }
 
 export function newContext(
@@ -112,6 +117,7 @@ export function newContext(
   observed: Observed,
   previous: TargetStatus | undefined,
   now: number,
+  waveHold?: { readonly hold: WaveHold; readonly withheld: Withheld },
 ): Ctx {
   const target = targetId('Account', name);
   return {
@@ -148,6 +154,8 @@ export function newContext(
     previousMembers: undefined,
     promotion: undefined,
     hold: undefined,
+    waveHold: waveHold?.hold,
+    withheld: waveHold?.withheld,
   };
 }
 
@@ -227,6 +235,26 @@ export function listStep(
         : { target, member, action, version, runnable: false, blockedBy, performedBy },
     );
   }
+}
+
+/**
+ * Lists a step held for a later wave, field for field as governance's merge shapes a held step
+ * (governed.ts `blockedStep`), so a withheld step and a held one read the same.
+ */
+export function listWithheldStep(
+  pass: Pass,
+  member: string,
+  action: Action,
+  version: string,
+  blockedBy: Blocker,
+  performedBy?: 'device',
+): void {
+  const { target } = pass;
+  pass.plan.push(
+    performedBy === undefined
+      ? { target, member, action, runnable: false, blockedBy, version }
+      : { target, member, action, runnable: false, blockedBy, version, performedBy },
+  );
 }
 
 /** Sends `command` and lists its step, unless the pass halted (then only the blocked step), as `Pass.send` does. */

@@ -11,8 +11,16 @@
  */
 import type { Blocker } from '../contract.ts';
 import { CLOUD, type Device } from '../model/desired.ts';
-import { appendLater, blocker, laterPass, listStep, type Ctx, type Desire } from './context.ts';
-import { findComponent, progress, runStep, settle, stageOf, unreadableBlocker } from './member-progress.ts';
+import { appendLater, blocker, laterPass, listStep, listWithheldStep, type Ctx, type Desire } from './context.ts';
+import {
+  findComponent,
+  progress,
+  runStep,
+  settle,
+  stageOf,
+  unreadableBlocker,
+  withheldMember,
+} from './member-progress.ts';
 import { checkOnline } from './preconditions.ts';
 import { wrsGate } from './repository-servers.ts';
 
@@ -28,7 +36,11 @@ export function reconcileDevices(ctx: Ctx): void {
   const prod = ctx.prod!;
   const test = ctx.test;
   const prodHold = ctx.hold;
+  // Wave members are the devices outside the test ring, in file order (governance/waves.ts).
+  const { waveHold, withheld } = ctx;
+  let wave = -1;
   for (const d of spec.devices) {
+    if (!ring.has(d.name)) wave++;
     const inRing = test !== undefined && ring.has(d.name);
     const desire = inRing ? test : prod;
     const hold = inRing ? undefined : prodHold;
@@ -56,7 +68,17 @@ export function reconcileDevices(ctx: Ctx): void {
         b = hold ?? desire.gate ?? gate ?? offline ?? desire.selfUpdate;
         listStep(pass, d.name, 'apply', desire.version, b, 'device');
       } else {
-        b = runStep(ctx, pass, d.name, agent, 'mailbox', obs, 'apply', desire, hold, gate, offline);
+        const laterWave = waveHold !== undefined && wave >= waveHold.from && !ring.has(d.name);
+        const waits = laterWave ? waveHold.blockerAt(wave) : undefined;
+        b = runStep(ctx, pass, d.name, agent, 'mailbox', obs, 'apply', desire, hold, gate, offline, waits);
+        if (b !== undefined && b === waits) {
+          listWithheldStep(later, d.name, 'restart', desire.version, waits, deviceRestarts);
+          withheld!.flags[wave] = 1;
+          withheld!.count++;
+          withheld!.first ??= waits;
+          withheldMember(ctx, d.name, agent, 'device', desire, comp, waits);
+          continue;
+        }
       }
       listStep(later, d.name, 'restart', desire.version, desire.awaitInstall, deviceRestarts);
     } else if (deviceRestarts) {

@@ -21,6 +21,7 @@ import {
   blocker,
   INFRASTRUCTURE,
   listStep,
+  listWithheldStep,
   sendCommand,
   type Ctx,
   type Desire,
@@ -109,6 +110,7 @@ export function runStep(
   hold: Blocker | undefined,
   before: Blocker | undefined,
   offline: Blocker | undefined,
+  withheldBy?: Blocker,
 ): Blocker | undefined {
   let id: string | undefined;
   let b: Blocker | undefined;
@@ -123,6 +125,11 @@ export function runStep(
   if (b !== undefined) {
     listStep(pass, member, action, desire.version, b);
     return b;
+  }
+  // A later wave's apply under the wave hold: listed held, no command (nor its id) built.
+  if (withheldBy !== undefined && action === 'apply') {
+    listWithheldStep(pass, member, action, desire.version, withheldBy);
+    return withheldBy;
   }
   // An agent with no results has no failure to retry: the base id.
   id ??= commandId(ctx.target, member, action, desire.version);
@@ -199,6 +206,30 @@ export function progress(
     if (role !== 'wrs') t.failedCount++;
   }
   ctx.members.push(memberStatus(name, agent, role, desire.version, comp?.version, state, b?.message));
+}
+
+/**
+ * A member whose apply was withheld for a later wave: counted as updating (its command would
+ * have been sent), shaped as governance's merge shapes a held member (governed.ts `waitingMember`).
+ */
+export function withheldMember(
+  ctx: Ctx,
+  name: string,
+  agent: string,
+  role: Role,
+  desire: Desire,
+  comp: ComponentReport | undefined,
+  b: Blocker,
+): void {
+  ctx.tally.updating++;
+  const observed = comp?.version;
+  const desired = desire.version;
+  const message = b.message;
+  ctx.members.push(
+    observed === undefined
+      ? { name, agent, role, desired, state: 'Waiting', message }
+      : { name, agent, role, desired, state: 'Waiting', message, observed },
+  );
 }
 
 function stateOf(b: Blocker | undefined): MemberState {

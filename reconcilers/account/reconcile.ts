@@ -28,9 +28,13 @@
  * never from memory: `plan` and a restarted controller decide what a long-running one does.
  *
  * Performance: every input is indexed once; per device the work is O(1) and allocates only
- * what the output holds (blockers and messages that do not name the device are shared).
+ * what the output holds (blockers and messages that do not name the device are shared). Under
+ * waves, governance tells it the open wave (`reconcileAccountUnderWaveHold`,
+ * governance/wave-hold.ts): later waves' applies are listed held, and no command is built.
  */
 import type { Reconciler } from '../contract.ts';
+import type { WaveHold, Withheld } from '../governance/wave-hold.ts';
+import type { WaveHoldSupport } from '../governance/governed.ts';
 import { runSteps, stepNames, type Step } from '../engine/index.ts';
 import { newContext, type Ctx } from './context.ts';
 import { reconcileDevices } from './devices.ts';
@@ -60,7 +64,21 @@ export const ACCOUNT_STEPS: readonly Step<Ctx>[] = [
 /** Every step's name, in order, for README and tests. */
 export const ACCOUNT_STEP_NAMES = ['reconcileTags', ...stepNames(ACCOUNT_STEPS), 'summarise'];
 
-export const reconcileAccount: Reconciler<'Account'> = (desired, observed, previous, now) => {
+export const reconcileAccount: Reconciler<'Account'> = (desired, observed, previous, now) =>
+  reconcileAccountUnderWaveHold(desired, observed, previous, now, undefined);
+
+/**
+ * The same pass, told the open wave by governance (issue 16): applies of later waves are
+ * withheld (listed held, no command), and `withheld` records which. Only governed.ts calls it
+ * with a hold, and checks the hint against the waves step's decision.
+ */
+export function reconcileAccountUnderWaveHold(
+  desired: Parameters<Reconciler<'Account'>>[0],
+  observed: Parameters<Reconciler<'Account'>>[1],
+  previous: Parameters<Reconciler<'Account'>>[2],
+  now: number,
+  waveHold: { readonly hold: WaveHold; readonly withheld: Withheld } | undefined,
+): ReturnType<Reconciler<'Account'>> {
   const ctx = newContext(
     desired.object.metadata.name,
     desired.object.spec,
@@ -69,9 +87,23 @@ export const reconcileAccount: Reconciler<'Account'> = (desired, observed, previ
     observed,
     previous,
     now,
+    waveHold,
   );
   reconcileTags(ctx);
   if (ctx.tagProblems.length > 0) return blockedOnTags(ctx);
   runSteps(ctx, ACCOUNT_STEPS);
   return summarise(ctx);
+}
+
+/** How governance tells this reconciler the open wave (governed.ts): wave members are devices outside the test ring. */
+export const ACCOUNT_WAVE_HOLD: WaveHoldSupport<'Account'> = {
+  members(desired) {
+    const { devices, testRing } = desired.object.spec;
+    if (!testRing?.devices?.length) return devices.length;
+    const ring = new Set(testRing.devices);
+    let n = 0;
+    for (const d of devices) if (!ring.has(d.name)) n++;
+    return n;
+  },
+  reconcile: reconcileAccountUnderWaveHold,
 };

@@ -31,6 +31,8 @@ export function summarise(ctx: Ctx): ReconcileResult {
   for (const s of pass.plan) {
     const b = s.blockedBy;
     if (b === undefined) continue;
+    // Withheld for a later wave (wave-hold.ts): a command that would have been sent, not a wait.
+    if (ctx.withheld !== undefined && b.reason === 'WaitingForWave') continue;
     if (b.category === 'stalled') {
       if (stall === undefined && b.reason !== 'CommandFailed') stall = b;
     } else if (b.reason !== 'InProgress' && b.reason !== 'WaitingForInstall') {

@@ -1,9 +1,22 @@
 import { conditionsFor } from '../conditions.ts';
-import type { Blocker, Command, MemberStatus, Phase, PlanStep, ReconcileResult, Reconciler } from '../contract.ts';
+import type {
+  Blocker,
+  Command,
+  DesiredInput,
+  MemberStatus,
+  Phase,
+  PlanStep,
+  ReconcileResult,
+  Reconciler,
+  TargetStatus,
+} from '../contract.ts';
 import { reasonDef } from '../engine/reasons.ts';
 import type { Kind, RolloutPolicy } from '../model/desired.ts';
 import { GOVERNANCE_CATALOGUE } from './reasons.ts';
 import type { GovernanceContext, GovernanceStep, GovernanceVerdict } from './step.ts';
+import type { Observed } from '../observed.ts';
+import { newWithheld, waveHold, type WaveHold, type Withheld } from './wave-hold.ts';
+import { WAVES_STEP_NAME } from './waves.ts';
 
 /**
  * Most severe first, as in the engine's fold (reconcilers/engine/fold.ts): a failure or a halt
@@ -34,15 +47,23 @@ function phaseOf(reason: string): Phase {
  *
  * A target with no `spec.rollout` and no step that applies comes out unchanged, byte for byte.
  */
-export function governed<K extends Kind>(kind: K, reconcile: Reconciler<K>, steps: readonly GovernanceStep[]): Reconciler<K> {
+export function governed<K extends Kind>(
+  kind: K,
+  reconcile: Reconciler<K>,
+  steps: readonly GovernanceStep[],
+  waveHold?: WaveHoldSupport<K>,
+): Reconciler<K> {
   const mine = steps.filter((s) => s.kinds.includes(kind));
   if (mine.length === 0) return reconcile;
   return (desired, observed, previous, now) => {
-    const inner = reconcile(desired, observed, previous, now);
     const policy = (desired.object.spec as { rollout?: RolloutPolicy }).rollout;
-    const inProgress = new Set<string>();
-    for (const m of inner.status.members) if (m.state === 'Updating') inProgress.add(m.name);
-    const ctx: GovernanceContext = { desired, observed, previous, now, inner, policy, inProgress };
+    if (waveHold !== undefined && policy?.waves !== undefined) {
+      const fast = underWaveHold(waveHold, mine, desired, observed, previous, now, policy);
+      waveHold.onResult?.(fast !== undefined);
+      if (fast !== undefined) return fast;
+    }
+    const inner = reconcile(desired, observed, previous, now);
+    const ctx: GovernanceContext = { desired, observed, previous, now, inner, policy, inProgress: updating(inner) };
     const verdicts: [string, GovernanceVerdict][] = [];
     for (const step of mine) {
       const v = step.decide(ctx);
@@ -50,6 +71,72 @@ export function governed<K extends Kind>(kind: K, reconcile: Reconciler<K>, step
     }
     return verdicts.length === 0 ? inner : merge(inner, verdicts, previous?.conditions, now);
   };
+}
+
+/** A kind whose reconciler can be told the open wave (wave-hold.ts): the Account. */
+export interface WaveHoldSupport<K extends Kind> {
+  /** How many wave members the waves step will find, from desired state alone. */
+  members(desired: DesiredInput<K>): number;
+  reconcile(
+    desired: DesiredInput<K>,
+    observed: Observed,
+    previous: TargetStatus | undefined,
+    now: number,
+    hold: { readonly hold: WaveHold; readonly withheld: Withheld },
+  ): ReconcileResult;
+  /** Told whether the hint held (tests, benchmarks). */
+  onResult?(accepted: boolean): void;
+}
+
+function updating(inner: ReconcileResult): Set<string> {
+  const out = new Set<string>();
+  for (const m of inner.status.members) if (m.state === 'Updating') out.add(m.name);
+  return out;
+}
+
+/**
+ * The pass with the open wave told to the reconciler, or undefined when the hint cannot be
+ * used or did not hold. Used only while waves are the one control that decides anything (every
+ * other step idle: nothing declared, no mandatory version in the way), and kept only when the
+ * waves step, on this very result, finds the hinted wave rolling out: then the withheld
+ * applies are exactly the commands it would have held, and the result is the one the plain
+ * path gives (test/governance/wave-hold.test.ts compares them). The hint is the current wave
+ * of the previous status in Git, else the first.
+ */
+function underWaveHold<K extends Kind>(
+  support: WaveHoldSupport<K>,
+  steps: readonly GovernanceStep[],
+  desired: DesiredInput<K>,
+  observed: Observed,
+  previous: TargetStatus | undefined,
+  now: number,
+  policy: RolloutPolicy,
+): ReconcileResult | undefined {
+  const wavesStep = steps.find((s) => s.name === WAVES_STEP_NAME);
+  const others = steps.filter((s) => s !== wavesStep);
+  if (wavesStep === undefined || policy.waves === undefined) return undefined;
+  const members = support.members(desired);
+  const hold = waveHold(policy.waves.steps, members, previousWave(previous));
+  if (hold === undefined) return undefined;
+  const withheld = newWithheld(members);
+  const inner = support.reconcile(desired, observed, previous, now, { hold, withheld });
+  const inProgress = updating(inner);
+  const ctx: GovernanceContext = { desired, observed, previous, now, inner, policy, inProgress, withheld };
+  if (!others.every((s) => s.idle?.(ctx) === true)) return undefined;
+  const verdict = wavesStep.decide(ctx);
+  if (withheld.count === 0) {
+    return verdict === undefined ? inner : merge(inner, [[wavesStep.name, verdict]], previous?.conditions, now);
+  }
+  const details = verdict?.details as { state?: unknown; current?: unknown } | undefined;
+  if (details?.state !== 'rolling-out' || details.current !== hold.current + 1) return undefined;
+  return merge(inner, [[wavesStep.name, verdict!]], previous?.conditions, now, withheld);
+}
+
+/** The current wave (0-based) the previous status in Git records, else the first. */
+function previousWave(previous: TargetStatus | undefined): number {
+  const rollout = previous?.details?.['rollout'] as Record<string, unknown> | undefined;
+  const current = (rollout?.[WAVES_STEP_NAME] as { current?: unknown } | undefined)?.current;
+  return typeof current === 'number' && Number.isInteger(current) && current >= 1 ? current - 1 : 0;
 }
 
 /** Maps of several verdicts merged (first wins), or the one verdict's map itself: an account of a million devices must not copy them. */
@@ -62,7 +149,13 @@ function union<K, V>(maps: readonly (ReadonlyMap<K, V> | undefined)[]): Readonly
   return out;
 }
 
-function merge(inner: ReconcileResult, verdicts: readonly [string, GovernanceVerdict][], previous: Parameters<typeof conditionsFor>[3], now: number): ReconcileResult {
+function merge(
+  inner: ReconcileResult,
+  verdicts: readonly [string, GovernanceVerdict][],
+  previous: Parameters<typeof conditionsFor>[3],
+  now: number,
+  withheld?: Withheld,
+): ReconcileResult {
   const holds = union(verdicts.map(([, v]) => v.holds));
   const heldMembers = union(verdicts.map(([, v]) => v.heldMembers));
   const commands = holds.size === 0 ? inner.commands : inner.commands.filter((c) => !holds.has(c.id));
@@ -128,8 +221,12 @@ function merge(inner: ReconcileResult, verdicts: readonly [string, GovernanceVer
     }
   }
   // Holding every command of a progressing target leaves it waiting (or whatever its first hold's reason says).
-  if (phase === 'Progressing' && inner.commands.length > 0 && commands.length === 0 && holds.size > 0) {
-    const first = holds.values().next().value as Blocker;
+  // Applies withheld under a wave hold count as held commands; they come after any held here
+  // (a current wave's, in member order before later waves').
+  const withheldCount = withheld?.count ?? 0;
+  const wanted = inner.commands.length + withheldCount;
+  if (phase === 'Progressing' && wanted > 0 && commands.length === 0 && holds.size + withheldCount > 0) {
+    const first = holds.size > 0 ? (holds.values().next().value as Blocker) : withheld!.first!;
     phase = phaseOf(first.reason);
     reason = first.reason;
     message = first.message;

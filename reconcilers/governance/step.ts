@@ -9,6 +9,7 @@ import type { Blocker, DesiredInput, ReconcileResult, TargetStatus } from '../co
 import type { Kind, RolloutPolicy } from '../model/desired.ts';
 import type { Observed } from '../observed.ts';
 import type { GovernanceReason } from './reasons.ts';
+import type { Withheld } from './wave-hold.ts';
 
 export interface GovernanceContext<K extends Kind = Kind> {
   readonly desired: DesiredInput<K>;
@@ -24,6 +25,8 @@ export interface GovernanceContext<K extends Kind = Kind> {
    * (`Updating`). Pause and windows let the latter finish — never half a UMS server update.
    */
   readonly inProgress: ReadonlySet<string>;
+  /** Wave members the reconciler withheld under a wave hold (wave-hold.ts): listed held already. */
+  readonly withheld?: Withheld;
 }
 
 export interface GovernanceVerdict {
@@ -56,4 +59,10 @@ export interface GovernanceStep {
   /** The kinds it applies to. */
   readonly kinds: readonly Kind[];
   decide(ctx: GovernanceContext): GovernanceVerdict | undefined;
+  /**
+   * True when this step decides nothing for the target whatever commands the reconciler wants
+   * (nothing declared for it): the precondition of the wave hold's fast path (governed.ts).
+   * Absent: never assumed idle.
+   */
+  idle?(ctx: GovernanceContext): boolean;
 }

@@ -69,6 +69,8 @@ interface Skip {
 export const versionPolicy: GovernanceStep = {
   name: VERSION_POLICY_STEP,
   kinds: ['Domain', 'Account', 'HACluster'],
+  // Read from each member's desired and observed versions only, never from commands or states.
+  idle: (ctx) => ctx.desired.object.kind !== 'HACluster' && noSkips(mandatorySkips(ctx)),
   decide(ctx: GovernanceContext): GovernanceVerdict | undefined {
     const { skips, unknown } = mandatorySkips(ctx);
     const fence = ctx.desired.object.kind === 'HACluster' ? schemaFence(ctx) : undefined;
@@ -117,6 +119,10 @@ export const versionPolicy: GovernanceStep = {
     };
   },
 };
+
+function noSkips(s: { skips: readonly Skip[]; unknown: readonly Unknown[] }): boolean {
+  return s.skips.length === 0 && s.unknown.length === 0;
+}
 
 function clusterHeld(first: Skip): Blocker {
   return blocker(MANDATORY_REASON, `${first.member} would skip the mandatory version ${first.version}: the cluster is updated as one, so nothing starts until it is installed first`);

@@ -349,16 +349,7 @@ class WavePass {
           : gate.outdated ? `wave ${current + 1}/${total}: approval outdated` : `wave ${current + 1}/${total} awaits approval`,
       };
     } else if (state === 'current') {
-      const waiting = bounds.map((_, k): Blocker | undefined =>
-        k <= current
-          ? undefined
-          : blocker(
-              WAVE_REASONS.waitingForWave,
-              k === current + 1
-                ? `in wave ${k + 1} of ${total}: starts once wave ${current + 1} is done`
-                : `in wave ${k + 1} of ${total}: starts after wave ${k}; wave ${current + 1} is rolling out`,
-            ),
-      );
+      const waiting = waitingForWave(total, current);
       limit = this.holdLaterWaves(holds, heldMembers, waiting, current, evals[current]!);
       verdict = { note: `wave ${current + 1}/${total}` };
     }
@@ -601,6 +592,7 @@ class WavePass {
     // Without a plan the reconciler itself stopped (an unresolved tag, a missing release): its reason speaks.
     if (this.ctx.inner.plan.length === 0) return;
     const { list } = this.wm;
+    const withheld = this.ctx.withheld?.flags;
     for (let k = from; k < this.bounds.length; k++) {
       const b = blockerOf(k);
       if (b === undefined) continue;
@@ -608,6 +600,8 @@ class WavePass {
       for (let i = start; i < end; i++) {
         const m = list[i]!;
         if (this.work[i] !== 0 || this.inFlight[i] === 1 || this.isDone(m) || m.state === 'Failed') continue;
+        // Withheld by the reconciler under the wave hold: its status and steps already say so.
+        if (withheld !== undefined && withheld[i] === 1) continue;
         heldMembers.set(m.name, b);
       }
     }
@@ -697,6 +691,20 @@ class WavePass {
     for (let i = 0; i < end; i++) if (this.straggler[i] === 1) out.push(this.wm.list[i]!.name);
     return out;
   }
+}
+
+/** Per wave, what its members wait for while wave `current` (0-based) rolls out: later waves only. */
+export function waitingForWave(total: number, current: number): (Blocker | undefined)[] {
+  return Array.from({ length: total }, (_, k): Blocker | undefined =>
+    k <= current
+      ? undefined
+      : blocker(
+          WAVE_REASONS.waitingForWave,
+          k === current + 1
+            ? `in wave ${k + 1} of ${total}: starts once wave ${current + 1} is done`
+            : `in wave ${k + 1} of ${total}: starts after wave ${k}; wave ${current + 1} is rolling out`,
+        ),
+  );
 }
 
 /**
