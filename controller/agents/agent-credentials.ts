@@ -4,7 +4,7 @@
  * one implementation, so the atomic writes, the lock and the per-request re-read that shuts a
  * revoked token out at once are the same for both.
  */
-import { createHash, hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import { syncDirectory } from '../fs/sync-directory.ts';
 import { schemaMessage } from '../desired/schema-extensions.ts';
 import { readFileSync, statSync, type Stats } from 'node:fs';
@@ -157,17 +157,36 @@ export class AgentCredentials {
    */
   authenticate(agentId: string, authorization: string | undefined): AuthVerdict {
     this.syncIfChanged();
+    return this.judge(agentId, authorization);
+  }
+
+  /**
+   * One look at agents.json (re-read if it changed), then `authenticate` and `isRegistered` as
+   * of that look, without looking again: for requests all received before this call (issue 16),
+   * so each is still judged against the file as it was after it arrived, at one stat for all.
+   */
+  lookOnce(): { authenticate: AgentCredentials['authenticate']; isRegistered: AgentCredentials['isRegistered'] } {
+    this.syncIfChanged();
+    return this.asLooked;
+  }
+
+  private readonly asLooked = {
+    authenticate: (agentId: string, authorization: string | undefined) => this.judge(agentId, authorization),
+    isRegistered: (agentId: string) => this.agents.has(agentId),
+  };
+
+  private judge(agentId: string, authorization: string | undefined): AuthVerdict {
     const token = bearerToken(authorization);
     if (token === undefined) return 'unauthenticated';
-    // One-shot hash (Node >= 20.12): a third cheaper than createHash on the report path.
-    const digest = hash('sha256', token, 'buffer');
+    // One-shot hash (Node >= 20.12), as hex: the form stored, so no Buffer is made per request.
+    const digest = hash('sha256', token, 'hex');
     // The claimed agent's hash is compared in constant time. The map look-up below may leak,
     // through timing, how far the hash of a *guessed* token matches a stored hash; that says
     // nothing usable about any token (finding a token with a given hash prefix is a preimage
     // attack on SHA-256), so a Map is safe there.
     const own = this.agents.get(agentId);
-    if (own !== undefined && timingSafeEqual(digest, Buffer.from(own.tokenSha256, 'hex'))) return 'ok';
-    return this.ownerByHash.has(digest.toString('hex')) ? 'forbidden' : 'unauthenticated';
+    if (own !== undefined && sameHex(digest, own.tokenSha256)) return 'ok';
+    return this.ownerByHash.has(digest) ? 'forbidden' : 'unauthenticated';
   }
 
   /**
@@ -351,6 +370,17 @@ export function bearerToken(authorization: string | undefined): string | undefin
   const m = /^bearer +(\S+) *$/i.exec(authorization);
   const token = m?.[1];
   return token === undefined || token.length > MAX_TOKEN_LENGTH ? undefined : token;
+}
+
+/**
+ * Whether two SHA-256 hex digests are equal, in time independent of where they differ: every
+ * character is looked at, with no branch on the data (as timingSafeEqual, without two Buffers).
+ */
+export function sameHex(a: string, b: string): boolean {
+  if (a.length !== 64 || b.length !== 64) return false;
+  let diff = 0;
+  for (let i = 0; i < 64; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 function sha256Hex(token: string): string {

@@ -64,8 +64,11 @@ export class ObservedInventory {
   record(agent: string, report: AgentReport, now: number): RecordOutcome {
     const entry = this.entries.get(agent);
     if (entry !== undefined && report.sequence <= entry.sequence) return { kind: 'stale', lastSequence: entry.sequence };
-    const observation = this.observationOf(agent, report, now);
-    const changed = entry === undefined || !entry.observation.online || !sameState(entry.observation, observation);
+    const previous = entry?.observation;
+    const observation = this.observationOf(agent, report, now, previous);
+    // Components and results the same as before are the very arrays kept before (observationOf).
+    const changed = previous === undefined || !previous.online || observation.components !== previous.components
+      || observation.results !== previous.results || !sameFacts(previous.facts, observation.facts);
     if (entry === undefined) {
       this.entries.set(agent, { observation, sequence: report.sequence, lastSeenMs: now, endpoint: report.endpoint });
     } else {
@@ -94,14 +97,29 @@ export class ObservedInventory {
     return gone;
   }
 
-  private observationOf(agent: string, report: AgentReport, now: number): AgentObservation {
+  /**
+   * The observation of a report. Most reports repeat the last one (a heartbeat): components
+   * and results equal to `previous`'s are `previous`'s own arrays, compared field by field
+   * without building anything (issue 16) — which also tells `record` they did not change.
+   */
+  private observationOf(
+    agent: string,
+    report: AgentReport,
+    now: number,
+    previous: AgentObservation | undefined,
+  ): AgentObservation {
     const facts = report.facts === undefined && report.sentAt === undefined ? undefined : { ...report.facts, ...(report.sentAt !== undefined ? { clock: report.sentAt } : {}) };
+    const results = report.results ?? [];
     return {
       agent,
       online: true,
       lastSeen: this.isoSecond(now),
-      components: report.components.map((c) => this.internComponent(c)),
-      results: (report.results ?? []).map((r) => this.internResult(r)),
+      components: previous !== undefined && sameComponents(previous.components, report.components)
+        ? previous.components
+        : report.components.map((c) => this.internComponent(c)),
+      results: previous !== undefined && sameResults(previous.results, results)
+        ? previous.results
+        : results.map((r) => this.internResult(r)),
       ...(facts !== undefined ? { facts } : {}),
     };
   }
@@ -148,11 +166,34 @@ export class ObservedInventory {
   }
 }
 
-/** Whether two observations differ in anything a reconciler reads, the agent's clock aside. */
-function sameState(a: AgentObservation, b: AgentObservation): boolean {
-  if (!sameJson(a.components, b.components) || !sameJson(a.results, b.results)) return false;
-  const fa = (a.facts ?? {}) as Record<string, unknown>;
-  const fb = (b.facts ?? {}) as Record<string, unknown>;
+/** Components as kept (`internComponent`) and as reported: the same fields, the same values. */
+function sameComponents(kept: readonly ComponentReport[], reported: readonly ComponentReport[]): boolean {
+  if (kept.length !== reported.length) return false;
+  for (let i = 0; i < kept.length; i++) {
+    const k = kept[i]!;
+    const r = reported[i]!;
+    if (k.product !== r.product || k.version !== r.version || k.state !== r.state || k.mode !== r.mode
+      || k.pendingRestart !== r.pendingRestart || k.installedAt !== r.installedAt
+      || !sameJson(k.staged, r.staged) || !sameJson(k.serves, r.serves)) return false;
+  }
+  return true;
+}
+
+/** Results as kept (`internResult`) and as reported. */
+function sameResults(kept: readonly CommandResult[], reported: readonly CommandResult[]): boolean {
+  if (kept.length !== reported.length) return false;
+  for (let i = 0; i < kept.length; i++) {
+    const k = kept[i]!;
+    const r = reported[i]!;
+    if (k.id !== r.id || k.status !== r.status || k.at !== r.at || k.message !== r.message) return false;
+  }
+  return true;
+}
+
+/** Whether two observations' facts differ in anything a reconciler reads, the agent's clock aside. */
+function sameFacts(a: AgentObservation['facts'], b: AgentObservation['facts']): boolean {
+  const fa = (a ?? {}) as Record<string, unknown>;
+  const fb = (b ?? {}) as Record<string, unknown>;
   // Key by key, skipping `clock`: no objects built per report.
   let na = 0;
   for (const k in fa) {

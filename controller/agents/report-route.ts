@@ -16,6 +16,12 @@ export interface Authenticator {
   authenticate(agentId: string, authorization: string | undefined): AuthVerdict;
   /** Whether `agentId` is registered (`versiond agents add`): a client certificate alone is not enough. */
   isRegistered(agentId: string): boolean;
+  /**
+   * Optional: looks at the credentials once and returns both checks as of that look. The route
+   * calls it once for all the requests received before (see `reportRoute`); without it, each
+   * request calls `authenticate` and `isRegistered` themselves.
+   */
+  lookOnce?(): Pick<Authenticator, 'authenticate' | 'isRegistered'>;
 }
 
 export interface ReportRouteOptions {
@@ -63,11 +69,18 @@ export function isJsonMediaType(header: string | undefined): boolean {
  * an agent that floods refused or oversized reports waits, and the others go on.
  * Only then is the report recorded, and the answer carries every command pending for this
  * agent — never another agent's. No error here can affect another agent's state.
+ *
+ * The requests that arrive in one turn of the event loop are authenticated together, right
+ * after it (issue 16): one look at agents.json (`lookOnce`, one stat) judges them all. That
+ * look comes after each of them arrived, so a token revoked before a request was sent fails
+ * it, exactly as with a look per request.
  */
 export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage, res: ServerResponse, agentId: string) => void {
   const maxBytes = options.maxBytes ?? REPORT_MAX_BYTES;
   const outcome = options.onOutcome ?? (() => {});
   const budget = new ReportBudget({ ...defaultReportBudget(maxBytes), ...options.budget });
+  const { credentials, inventory, mailbox, now, reportAfterSeconds } = options;
+  const answerTail = `,"reportAfterSeconds":${reportAfterSeconds}}`;
 
   const refuse = (
     req: IncomingMessage,
@@ -81,98 +94,155 @@ export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage,
     outcome(error);
     sendError(req, res, status, error, message, extra, headers);
   };
+  /** A bug must cost one answer, never the server. */
+  const internal = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
+    outcome('INTERNAL');
+    sendError(req, res, 500, 'INTERNAL', `internal error: ${(err as Error).message}`);
+  };
 
-  return (req, res, agentId) => {
-    void (async () => {
-      if (req.method !== 'POST') return refuse(req, res, 405, 'METHOD_NOT_ALLOWED', 'use POST', {}, { allow: 'POST' });
-      if (options.stopping?.()) return refuse(req, res, 503, 'SHUTTING_DOWN', 'the controller is stopping; report again later');
-      // A client certificate (--tls-client-ca) names its agent: CN or a SAN equal to the id in
-      // the path. With one, a token is optional — but a token sent must still be right.
-      const cert = clientIdentity(req.socket);
-      if (cert.state === 'invalid') return refuse(req, res, 401, 'UNAUTHENTICATED', cert.why);
-      if (cert.state === 'valid' && !cert.names.includes(agentId)) {
-        const names = cert.names.length > 0 ? cert.names.join(', ') : 'no name';
-        return refuse(req, res, 403, 'FORBIDDEN', `the client certificate is for ${names}, not agent ${agentId}`);
+  let waiting: { req: IncomingMessage; res: ServerResponse; agentId: string }[] = [];
+  const judgeWaiting = () => {
+    const batch = waiting;
+    waiting = [];
+    let judge: Pick<Authenticator, 'authenticate' | 'isRegistered'> = credentials;
+    try {
+      if (credentials.lookOnce !== undefined) judge = credentials.lookOnce();
+    } catch (err) {
+      for (const w of batch) internal(w.req, w.res, err);
+      return;
+    }
+    for (const w of batch) {
+      try {
+        admit(judge, w.req, w.res, w.agentId);
+      } catch (err) {
+        internal(w.req, w.res, err);
       }
-      if (cert.state === 'valid' && !options.credentials.isRegistered(agentId)) {
-        return refuse(req, res, 403, 'FORBIDDEN', `agent ${agentId} is not registered (versiond agents add ${agentId})`);
+    }
+  };
+
+  /** Identity, then budget: the body is read only for an agent that proved who it is and may send now. */
+  const admit = (
+    judge: Pick<Authenticator, 'authenticate' | 'isRegistered'>,
+    req: IncomingMessage,
+    res: ServerResponse,
+    agentId: string,
+  ): void => {
+    // A client certificate (--tls-client-ca) names its agent: CN or a SAN equal to the id in
+    // the path. With one, a token is optional — but a token sent must still be right.
+    const cert = clientIdentity(req.socket);
+    if (cert.state === 'invalid') return refuse(req, res, 401, 'UNAUTHENTICATED', cert.why);
+    if (cert.state === 'valid' && !cert.names.includes(agentId)) {
+      const names = cert.names.length > 0 ? cert.names.join(', ') : 'no name';
+      return refuse(req, res, 403, 'FORBIDDEN', `the client certificate is for ${names}, not agent ${agentId}`);
+    }
+    if (cert.state === 'valid' && !judge.isRegistered(agentId)) {
+      return refuse(req, res, 403, 'FORBIDDEN', `agent ${agentId} is not registered (versiond agents add ${agentId})`);
+    }
+    if (cert.state !== 'valid' || req.headers.authorization !== undefined) {
+      const verdict = judge.authenticate(agentId, req.headers.authorization);
+      if (verdict === 'unauthenticated') {
+        return refuse(req, res, 401, 'UNAUTHENTICATED', 'missing or unknown agent token');
       }
-      if (cert.state !== 'valid' || req.headers.authorization !== undefined) {
-        // Synchronous: the credentials look at agents.json on every call (a revoked token fails at once).
-        const verdict = options.credentials.authenticate(agentId, req.headers.authorization);
-        if (verdict === 'unauthenticated') return refuse(req, res, 401, 'UNAUTHENTICATED', 'missing or unknown agent token');
-        if (verdict === 'forbidden') return refuse(req, res, 403, 'FORBIDDEN', `this token is not agent ${agentId}'s`);
-      }
-      const wait = budget.admit(agentId, options.now());
-      if (wait > 0) {
-        // Held a while, body unread (Node stops reading it), so that a client ignoring
-        // Retry-After cannot loop: each attempt costs the kernel what it pushes.
-        const holdMs = budget.hold(agentId, wait);
-        const retry = String(Math.max(1, wait - Math.floor(holdMs / 1000)));
-        const answer = () => {
-          const message = `agent ${agentId} sent too many refused or large reports; retry in ${retry} s`;
-          refuse(req, res, 429, 'TOO_MANY_REQUESTS', message, {}, { 'retry-after': retry });
-        };
-        if (holdMs === 0) return answer();
-        let held = true;
-        const release = () => {
-          if (!held) return;
-          held = false;
-          clearTimeout(timer);
-          budget.release(agentId);
-        };
-        const timer = setTimeout(() => {
-          release();
-          answer();
-        }, holdMs);
-        timer.unref();
-        res.once('close', release);
+      if (verdict === 'forbidden') return refuse(req, res, 403, 'FORBIDDEN', `this token is not agent ${agentId}'s`);
+    }
+    const wait = budget.admit(agentId, now());
+    if (wait > 0) return tooMany(req, res, agentId, wait);
+    // From here on the agent is counted in flight: `budget.done` must follow, whatever happens.
+    let body: Promise<Buffer | 'too-large' | 'aborted'>;
+    try {
+      const type = req.headers['content-type'];
+      if (!isJsonMediaType(type)) {
+        const what = type === undefined ? 'no Content-Type' : type;
+        refuse(req, res, 415, 'UNSUPPORTED_MEDIA_TYPE', `the body must be application/json, not ${what}`);
+        budget.done(agentId, now(), { refused: true, bytes: 0 });
         return;
       }
-      let refused = true;
-      let bytes = 0;
-      try {
-        const type = req.headers['content-type'];
-        if (!isJsonMediaType(type)) {
-          const what = type === undefined ? 'no Content-Type' : type;
-          return refuse(req, res, 415, 'UNSUPPORTED_MEDIA_TYPE', `the body must be application/json, not ${what}`);
-        }
-        const body = await readBody(req, maxBytes);
-        if (body === 'too-large') {
-          bytes = maxBytes; // at most this much was read
-          return refuse(req, res, 413, 'BODY_TOO_LARGE', `a report is at most ${maxBytes} bytes`);
-        }
-        if (body === 'aborted') {
-          refused = false; // a dropped connection cost us nothing to parse
-          return;
-        }
-        bytes = body.length;
-        const parsed = parseReport(body);
-        if (!parsed.ok) {
-          const extra = parsed.field !== undefined ? { field: parsed.field } : {};
-          return refuse(req, res, 400, parsed.error, parsed.message, extra);
-        }
-        const recorded = options.inventory.record(agentId, parsed.report, options.now());
-        if (recorded.kind === 'stale') {
-          const { sequence } = parsed.report;
-          const last = recorded.lastSequence;
-          const message = `sequence ${sequence} is not after ${last}: a replayed or late report, ignored`;
-          return refuse(req, res, 409, 'STALE_REPORT', message, { lastSequence: recorded.lastSequence });
-        }
-        refused = false;
-        outcome('accepted');
-        const { sequence } = parsed.report;
-        const commands = options.mailbox.commandsJson(agentId);
-        const after = options.reportAfterSeconds;
-        sendJsonText(res, 200, `{"sequence":${sequence},"commands":${commands},"reportAfterSeconds":${after}}`);
-        options.onReport(agentId, parsed.report, recorded.changed);
-      } finally {
-        budget.done(agentId, options.now(), { refused, bytes });
+      body = readBody(req, maxBytes);
+    } catch (err) {
+      budget.done(agentId, now(), { refused: true, bytes: 0 });
+      throw err;
+    }
+    void body.then((b) => receive(req, res, agentId, b));
+  };
+
+  /** Held a while, body unread (Node stops reading it), so that a client ignoring Retry-After cannot loop. */
+  const tooMany = (req: IncomingMessage, res: ServerResponse, agentId: string, wait: number): void => {
+    // Each attempt then costs the kernel what it pushes, not the controller.
+    const holdMs = budget.hold(agentId, wait);
+    const retry = String(Math.max(1, wait - Math.floor(holdMs / 1000)));
+    const answer = () => {
+      const message = `agent ${agentId} sent too many refused or large reports; retry in ${retry} s`;
+      refuse(req, res, 429, 'TOO_MANY_REQUESTS', message, {}, { 'retry-after': retry });
+    };
+    if (holdMs === 0) return answer();
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      clearTimeout(timer);
+      budget.release(agentId);
+    };
+    const timer = setTimeout(() => {
+      release();
+      answer();
+    }, holdMs);
+    timer.unref();
+    res.once('close', release);
+  };
+
+  /** The body read (or not): parse, check, record, answer. */
+  const receive = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    agentId: string,
+    body: Buffer | 'too-large' | 'aborted',
+  ): void => {
+    let refused = true;
+    let bytes = 0;
+    try {
+      if (body === 'too-large') {
+        bytes = maxBytes; // at most this much was read
+        return refuse(req, res, 413, 'BODY_TOO_LARGE', `a report is at most ${maxBytes} bytes`);
       }
-    })().catch((err: unknown) => {
-      // A bug must cost one answer, never the server.
-      outcome('INTERNAL');
-      sendError(req, res, 500, 'INTERNAL', `internal error: ${(err as Error).message}`);
-    });
+      if (body === 'aborted') {
+        refused = false; // a dropped connection cost us nothing to parse
+        return;
+      }
+      bytes = body.length;
+      const parsed = parseReport(body);
+      if (!parsed.ok) {
+        const extra = parsed.field !== undefined ? { field: parsed.field } : {};
+        return refuse(req, res, 400, parsed.error, parsed.message, extra);
+      }
+      const report = parsed.report;
+      const recorded = inventory.record(agentId, report, now());
+      if (recorded.kind === 'stale') {
+        const last = recorded.lastSequence;
+        const message = `sequence ${report.sequence} is not after ${last}: a replayed or late report, ignored`;
+        return refuse(req, res, 409, 'STALE_REPORT', message, { lastSequence: last });
+      }
+      refused = false;
+      outcome('accepted');
+      // The answer is assembled from text: the commands' JSON is cached by the mailbox.
+      sendJsonText(res, 200, `{"sequence":${report.sequence},"commands":${mailbox.commandsJson(agentId)}${answerTail}`);
+      options.onReport(agentId, report, recorded.changed);
+    } catch (err) {
+      internal(req, res, err);
+    } finally {
+      budget.done(agentId, now(), { refused, bytes });
+    }
+  };
+
+  return (req, res, agentId) => {
+    try {
+      if (req.method !== 'POST') return refuse(req, res, 405, 'METHOD_NOT_ALLOWED', 'use POST', {}, { allow: 'POST' });
+      if (options.stopping?.()) {
+        return refuse(req, res, 503, 'SHUTTING_DOWN', 'the controller is stopping; report again later');
+      }
+    } catch (err) {
+      return internal(req, res, err);
+    }
+    waiting.push({ req, res, agentId });
+    if (waiting.length === 1) setImmediate(judgeWaiting);
   };
 }

@@ -7,6 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large' | 'aborted'> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve('too-large');
+  // Gone before we started reading (a caller may read a turn of the event loop after the
+  // request arrived): its 'close' has been emitted already and would never settle this.
+  if (req.destroyed) return Promise.resolve('aborted');
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
