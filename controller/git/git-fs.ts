@@ -118,3 +118,88 @@ const promises = {
 };
 
 export const gitFs = { promises };
+
+/** A `gitFs` whose loose objects are made durable together, by `flush()`: see `batchedGitFs`. */
+export interface BatchedGitFs {
+  readonly fs: typeof gitFs;
+  /** Loose objects written or found through `fs` since the last flush, not yet flushed. */
+  readonly unflushed: number;
+  /** Flushes them and their directories, all at once; throws if any file cannot be flushed. */
+  flush(): Promise<void>;
+}
+
+/**
+ * `gitFs` for writing several objects that one ref update will name (issue 16): each loose
+ * object is still whole or absent (temporary file, renamed into place), but none is flushed
+ * on its own. `flush()` then flushes every one of them, and their directories, in parallel:
+ * a status commit's five objects cost about one fsync of latency instead of ten in a row.
+ * The caller must flush before any ref may name them, so a power cut can never leave a ref
+ * pointing at a missing object. An object isomorphic-git finds already there (it then
+ * writes nothing) is flushed too: an earlier attempt may have written it without a flush.
+ */
+export function batchedGitFs(): BatchedGitFs {
+  const files = new Set<string>();
+  const dirs = new Set<string>();
+  const note = (path: string) => {
+    files.add(path);
+    dirs.add(dirname(path));
+  };
+  const batched = {
+    ...promises,
+    async writeFile(path: string, data: WriteData, options?: WriteOptions): Promise<void> {
+      if (!LOOSE_OBJECT.test(path)) return writeFile(path, data, options);
+      await writeFileRenamed(path, data, options);
+      note(path);
+    },
+    async stat(path: string, ...rest: unknown[]): Promise<unknown> {
+      const st = await stat(path, ...rest);
+      if (LOOSE_OBJECT.test(path)) note(path); // there and sound: flushed with the others
+      return st;
+    },
+  };
+  return {
+    fs: { promises: batched },
+    get unflushed() {
+      return files.size;
+    },
+    async flush(): Promise<void> {
+      const paths = [...files];
+      const folders = [...dirs];
+      files.clear();
+      dirs.clear();
+      const results = await Promise.allSettled([...paths.map(syncFile), ...folders.map(syncDirectory)]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) {
+        for (const path of paths) note(path); // still not known to be on disk: flushed again next time
+        throw failed.reason;
+      }
+    },
+  };
+}
+
+/** `writeFileAtomic` without the flushes (whole or absent for readers; durable only once flushed). */
+async function writeFileRenamed(path: string, data: WriteData, options?: WriteOptions): Promise<void> {
+  const tmp = join(dirname(path), `tmp_obj_${randomBytes(6).toString('hex')}`);
+  const mode = typeof options === 'object' && options?.mode !== undefined ? options.mode : 0o666;
+  let handle: fsp.FileHandle | undefined = await fsp.open(tmp, 'wx', mode);
+  let renamed = false;
+  try {
+    await handle.writeFile(data, typeof options === 'string' ? options : { encoding: options?.encoding ?? null });
+    await handle.close();
+    handle = undefined;
+    await fsp.rename(tmp, path);
+    renamed = true;
+  } finally {
+    if (handle) await handle.close().catch(() => undefined);
+    if (!renamed) await fsp.unlink(tmp).catch(() => undefined);
+  }
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await fsp.open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

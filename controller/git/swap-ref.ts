@@ -25,8 +25,20 @@ export async function swapRef(
   ref: string,
   expected: string | null,
   next: string,
-  options: { readonly staleLockMs?: number; readonly now?: () => number; readonly onStaleLock?: (path: string, ageMs: number) => void } = {},
+  options: {
+    readonly staleLockMs?: number;
+    readonly now?: () => number;
+    readonly onStaleLock?: (path: string, ageMs: number) => void;
+    /**
+     * Settles once the objects `next` names are on disk (`batchedGitFs().flush()`): awaited
+     * before the rename, alongside the lock file's own flush, so the two cost one fsync of
+     * latency. A rejection fails the swap and leaves the ref as it was.
+     */
+    readonly durable?: Promise<void>;
+  } = {},
 ): Promise<SwapResult> {
+  // Handled here: it may reject while the lock is being taken, before it is awaited below.
+  options.durable?.catch(() => undefined);
   const refPath = join(gitdir, ref);
   const lockPath = `${refPath}.lock`;
   await mkdir(dirname(refPath), { recursive: true });
@@ -47,8 +59,8 @@ export async function swapRef(
     if ((await readRef(gitdir, ref)) !== expected) return 'moved';
     await handle.writeFile(`${next}\n`, 'utf8');
     // Flushed before the rename, and the rename flushed after: a power cut leaves the old
-    // ref or the new one, never an empty file (the objects it names are already on disk).
-    await handle.sync();
+    // ref or the new one, never an empty file, and never one naming an object not on disk.
+    await Promise.all([handle.sync(), options.durable]);
     await handle.close();
     handle = undefined;
     await rename(lockPath, refPath);

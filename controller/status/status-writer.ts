@@ -56,7 +56,9 @@ import { signCommit, type SshSigningKey } from '../trust/ssh-signer.ts';
 import git from 'isomorphic-git';
 import type { TargetStatus } from '../../reconcilers/contract.ts';
 import { parseRawTree } from '../desired/git-tree-source.ts';
-import { gitFs as fs } from '../git/git-fs.ts';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { batchedGitFs, gitFs as fs, type BatchedGitFs } from '../git/git-fs.ts';
 import { asMissingObject, missingObjectId } from '../git/missing-object.ts';
 import { readRef, swapRef } from '../git/swap-ref.ts';
 import { BlobTooLargeError, readBlobBytes } from '../git/read-blob.ts';
@@ -117,6 +119,14 @@ interface Pending {
   readonly version: number;
 }
 
+interface Built {
+  readonly base: Base;
+  readonly oid: string;
+  readonly targets: string[];
+  /** Settles once the commit's new objects are on disk. */
+  readonly durable: Promise<void>;
+}
+
 interface Base {
   /** The ref written, `refs/heads/<name>`. */
   readonly ref: string;
@@ -133,6 +143,10 @@ interface Base {
 const DEFAULT_AUTHOR = { name: 'versiond', email: 'versiond@localhost' } as const;
 const BLOB_MODE = '100644';
 const TREE_MODE = '040000';
+/** Trees remembered by id: those on the way to status files, and the root (see `trees`). */
+const TREES_KEPT = 64;
+
+type TreeEntry = { mode: string; path: string; oid: string; type: string };
 
 export class StatusWriter {
   private readonly gitdir: string;
@@ -155,6 +169,16 @@ export class StatusWriter {
   private readonly lastCommitAt = new Map<string, number>();
   /** Renders status files, remembering the last ones: a large account costs what changed (issue 16). */
   private readonly renderer = new StatusRenderer();
+  /**
+   * What the writer wrote or read, by object id (issue 16): objects never change, so the next
+   * commit reads nothing it already knows. Trees by id (bounded, oldest dropped first); the
+   * tree of each commit the writer made; the text of each status file's last blob. A commit or
+   * blob is trusted only while its loose object file is still there (a lost one must be seen:
+   * see "A lost object" above); a tree is only ever used to build new trees, so it is not.
+   */
+  private readonly trees = new Map<string, readonly TreeEntry[]>();
+  private readonly commitTrees = new Map<string, string>();
+  private readonly blobs = new Map<string, { readonly oid: string; readonly text: string }>();
   private seq = 0;
   /** Every public call runs after the previous one: a timer's flushDue may race the loop's write. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -259,7 +283,7 @@ export class StatusWriter {
   }
 
   private async commit(entries: readonly Pending[]): Promise<string | null> {
-    let built: { base: Base; oid: string; targets: string[] } | undefined;
+    let built: Built | undefined;
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       const base = await this.readBase();
       if (!base) throw new Error(`branch ${this.branch} does not exist in ${this.gitdir}`);
@@ -268,7 +292,8 @@ export class StatusWriter {
         if (!built) return null; // the branch already holds exactly these files
       }
       await this.beforeRefUpdate?.();
-      const result = await swapRef(this.gitdir, base.ref, base.expected, built.oid, this.onStaleLock ? { onStaleLock: this.onStaleLock } : {});
+      const options = { durable: built.durable, ...(this.onStaleLock ? { onStaleLock: this.onStaleLock } : {}) };
+      const result = await swapRef(this.gitdir, base.ref, base.expected, built.oid, options);
       if (result === 'ok') {
         const t = this.now();
         for (const target of built.targets) this.lastCommitAt.set(target, t);
@@ -289,15 +314,19 @@ export class StatusWriter {
   }
 
   /** Writes the blobs, trees and commit for `entries` on top of `base`; undefined when nothing differs. */
-  private async build(base: Base, entries: readonly Pending[]): Promise<{ base: Base; oid: string; targets: string[] } | undefined> {
+  private async build(base: Base, entries: readonly Pending[]): Promise<Built | undefined> {
     const changes: StatusChange[] = [];
     const files = new Map<string, string>();
+    const written: { path: string; oid: string; text: string }[] = [];
     let newest: Pending | undefined;
+    // Objects are flushed together before the ref can name them (git-fs.ts: batchedGitFs).
+    const batch = batchedGitFs();
     for (const e of entries) {
       const current = await this.readFileAt(base.tree, e.path);
       if (current === e.text) continue;
-      const blob = await git.writeBlob({ fs, gitdir: this.gitdir, blob: Buffer.from(e.text, 'utf8') });
+      const blob = await git.writeBlob({ fs: batch.fs, gitdir: this.gitdir, blob: Buffer.from(e.text, 'utf8') });
       files.set(e.path, blob);
+      written.push({ path: e.path, oid: blob, text: e.text });
       const previous = current === null ? undefined : this.renderer.read(e.target, current).status;
       changes.push({ previous: previous && subjectView(previous), next: subjectView(e.status) });
       // One Versiond-Revision per commit: the newest status's (a target that waited may carry
@@ -305,21 +334,33 @@ export class StatusWriter {
       if (e.status.observedRevision !== null && (!newest || e.version > newest.version)) newest = e;
     }
     if (changes.length === 0) return undefined;
-    const tree = await this.updateTree(base.tree, files);
+    const tree = await this.updateTree(base.tree, files, batch);
     const seconds = Math.floor(this.now() / 1000);
     const person = { name: this.author.name, email: this.author.email, timestamp: seconds, timezoneOffset: 0 };
     const unsigned = await git.writeCommit({
-      fs,
+      fs: batch.fs,
       gitdir: this.gitdir,
       commit: { message: commitMessage(changes, newest?.status.observedRevision ?? null), tree, parent: [base.parent], author: person, committer: person },
     });
+    // Flushed while swapRef takes the lock and flushes it: the ref moves only once both are done.
+    const durable = batch.flush().then(() => {
+      // Known from now on, whether or not the ref moves to this commit: objects never change.
+      for (const w of written) this.blobs.set(w.path, { oid: w.oid, text: w.text });
+    });
+    durable.catch(() => undefined); // a failure is swapRef's to report (or moot when rebuilt)
     const key = this.signingKey;
     const oid = key === undefined ? unsigned : await signCommit(this.gitdir, unsigned, key);
-    return { base, oid, targets: changes.map((c) => c.next.target) };
+    this.rememberCommit(oid, tree);
+    return { base, oid, targets: changes.map((c) => c.next.target), durable };
   }
 
   /** A new tree: `treeOid` with `files` (paths relative to it → blob ids) set; other entries reused as they are. */
-  private async updateTree(treeOid: string | null, files: ReadonlyMap<string, string>, root = true): Promise<string> {
+  private async updateTree(
+    treeOid: string | null,
+    files: ReadonlyMap<string, string>,
+    batch: BatchedGitFs,
+    root = true,
+  ): Promise<string> {
     const entries = treeOid === null ? [] : root ? await this.readTreeEntries(treeOid) : await this.statusTree(treeOid);
     const here = new Map<string, string>();
     const below = new Map<string, Map<string, string>>();
@@ -337,10 +378,13 @@ export class StatusWriter {
     for (const [name, oid] of here) out.push({ mode: BLOB_MODE, path: name, oid, type: 'blob' });
     for (const [name, sub] of below) {
       const existing = entries.find((e) => e.path === name && e.type === 'tree');
-      const oid = await this.updateTree(existing?.oid ?? null, sub, false);
+      const oid = await this.updateTree(existing?.oid ?? null, sub, batch, false);
       out.push({ mode: TREE_MODE, path: name, oid, type: 'tree' });
     }
-    return git.writeTree({ fs, gitdir: this.gitdir, tree: out as Parameters<typeof git.writeTree>[0]['tree'] });
+    const tree = out as Parameters<typeof git.writeTree>[0]['tree'];
+    const oid = await git.writeTree({ fs: batch.fs, gitdir: this.gitdir, tree });
+    this.rememberTree(oid, out);
+    return oid;
   }
 
   // ------------------------------------------------------------------ reading
@@ -355,6 +399,10 @@ export class StatusWriter {
     const expected = head;
     if (head === null && this.statusBranch !== undefined) head = await this.readRef(`refs/heads/${this.branch}`);
     if (head === null) return undefined;
+    const known = this.commitTrees.get(head);
+    if (known !== undefined && (await this.looseObjectExists(head))) {
+      return { ref, expected, parent: head, tree: known };
+    }
     try {
       const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid: head, cache: this.cache });
       return { ref, expected, parent: head, tree: commit.tree };
@@ -371,7 +419,7 @@ export class StatusWriter {
   }
 
   /** Entries of a tree under status/; a lost one counts as empty (its files are written again). */
-  private async statusTree(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+  private async statusTree(oid: string): Promise<readonly TreeEntry[]> {
     try {
       return await this.readTreeEntries(oid);
     } catch (err) {
@@ -397,6 +445,8 @@ export class StatusWriter {
       if (!entry || entry.type !== (last ? 'blob' : 'tree')) return null;
       oid = entry.oid;
     }
+    const known = this.blobs.get(path);
+    if (known !== undefined && known.oid === oid && (await this.looseObjectExists(oid))) return known.text;
     try {
       return Buffer.from(await readBlobBytes(this.gitdir, oid, this.cache)).toString('utf8');
     } catch (err) {
@@ -414,10 +464,35 @@ export class StatusWriter {
    * Raw tree entries. Parsed here rather than with `git.readTree`, which refuses a whole
    * tree holding a name such as `..`: the writer must carry such entries over untouched.
    */
-  private async readTreeEntries(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+  private async readTreeEntries(oid: string): Promise<readonly TreeEntry[]> {
+    const known = this.trees.get(oid);
+    if (known !== undefined) return known;
     const { type, object } = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache });
     if (type !== 'tree') throw new Error(`object ${oid} is a ${type}, not a tree`);
-    return parseRawTree(object as Uint8Array);
+    const entries = parseRawTree(object as Uint8Array);
+    this.rememberTree(oid, entries);
+    return entries;
+  }
+
+  private rememberTree(oid: string, entries: readonly TreeEntry[]): void {
+    this.trees.delete(oid); // re-inserted last: the least recently remembered go first
+    this.trees.set(oid, entries);
+    if (this.trees.size > TREES_KEPT) this.trees.delete(this.trees.keys().next().value!);
+  }
+
+  private rememberCommit(oid: string, tree: string): void {
+    this.commitTrees.clear(); // only the newest matters: the next commit goes on top of it
+    this.commitTrees.set(oid, tree);
+  }
+
+  /** Whether the object is still there as a loose file (one stat; packed or lost: false, so it is read). */
+  private async looseObjectExists(oid: string): Promise<boolean> {
+    try {
+      await access(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)));
+      return true;
+    } catch {
+      return false;
+    }
   }
 }
 
