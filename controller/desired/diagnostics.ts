@@ -77,3 +77,19 @@ export function compareDiagnostics(a: Diagnostic, b: Diagnostic): number {
     (a.message < b.message ? -1 : a.message > b.message ? 1 : 0)
   );
 }
+
+/**
+ * compareDiagnostics, then every other field: a total order, so a list sorted with it does
+ * not depend on the order the diagnostics were found in (the loader's incremental policy
+ * finds them in another order than a full run, and must give the very same list).
+ */
+export function compareDiagnosticsFully(a: Diagnostic, b: Diagnostic): number {
+  return compareDiagnostics(a, b) || compareStrings(a.code, b.code) || compareStrings(a.severity, b.severity)
+    || compareStrings(a.target ?? '', b.target ?? '') || compareStrings(a.field ?? '', b.field ?? '')
+    || compareStrings(a.category, b.category)
+    || compareStrings(JSON.stringify(a.data) ?? '', JSON.stringify(b.data) ?? '');
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

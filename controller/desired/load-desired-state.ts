@@ -1,11 +1,14 @@
 import type { AnyDesiredObject } from '../../reconcilers/model/desired.ts';
 import type { TargetId } from '../../reconcilers/model/identity.ts';
-import { compareDiagnostics, makeDiagnostic, type Diagnostic, type Finding } from './diagnostics.ts';
+import { compareDiagnosticsFully, makeDiagnostic, type Diagnostic, type Finding } from './diagnostics.ts';
+import { ParseCache, type ParseCacheOptions } from './parse-cache.ts';
 import { DEFAULT_MAX_FILE_BYTES, locate, reparse, type ParsedYaml } from './parse-document.ts';
 import { ParsePool } from './parse-pool.ts';
 import { readAndCheck, type FileResult } from './read-document.ts';
 import { policyContext } from './policy/context.ts';
-import { checkPolicy } from './policy/index.ts';
+import { checkPolicy, POLICY_RULES, POLICY_SUBJECTS } from './policy/index.ts';
+import { IncrementalPolicy } from './policy/incremental.ts';
+import { haClusterSchemaDowngrades } from '../../reconcilers/ha-cluster/validate-schema-downgrade.ts';
 import { unusableTargets } from './policy/unusable.ts';
 import type { DesiredSource, SourceEntry } from './source.ts';
 import { isOutsideKindFolders } from './stray-files.ts';
@@ -26,7 +29,13 @@ export interface DesiredState {
   readonly brokenFiles: readonly string[];
   /** No error anywhere: the revision may be acted on as a whole. */
   readonly valid: boolean;
-  readonly stats: { readonly files: number; readonly parsed: number; readonly reused: number };
+  /** `reused` counts files answered from memory or from the parse cache; `fromCache`, with a cache, the latter. */
+  readonly stats: {
+    readonly files: number;
+    readonly parsed: number;
+    readonly reused: number;
+    readonly fromCache?: number;
+  };
 }
 
 /** A file's result, remembered across loads while its blob is unchanged. */
@@ -45,6 +54,17 @@ export interface LoaderOptions {
    */
   readonly workers?: 'auto' | 'off';
   readonly workerThreshold?: number;
+  /**
+   * A parse cache on disk (parse-cache.ts), so a restarted controller does not parse an
+   * unchanged repository again. Off by default: one-shot commands gain nothing from it.
+   */
+  readonly parseCache?: ParseCacheOptions;
+  /**
+   * Keep the cross-file rules up to date across loads (policy/incremental.ts) instead of
+   * running them over the whole revision each time. On by default; off runs the rules as
+   * written, the reference the incremental answers are tested against.
+   */
+  readonly incrementalPolicy?: boolean;
 }
 
 /**
@@ -58,17 +78,34 @@ export class DesiredStateLoader {
   /** Records by path and blob id, for entries re-listed because a sibling changed. */
   private readonly byKey = new Map<string, FileRecord>();
   private generation = 0;
+  private running: Promise<unknown> = Promise.resolve();
   private readonly maxFileBytes: number;
   private readonly concurrency: number;
   private readonly workerThreshold: number;
+  private readonly cacheOptions: ParseCacheOptions | undefined;
+  private cache: Promise<ParseCache> | undefined;
+  /** The file records last handed to the parse cache, to skip writing an unchanged set. */
+  private kept: readonly FileRecord[] = [];
+  private policy: IncrementalPolicy | undefined;
+  /** Policy findings already located: a finding kept by the incremental policy is the same object. */
+  private readonly placed = new WeakMap<Finding, Diagnostic>();
 
   constructor(options: LoaderOptions = {}) {
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.cacheOptions = options.parseCache;
+    if (options.incrementalPolicy !== false) this.policy = new IncrementalPolicy(POLICY_RULES, POLICY_SUBJECTS);
     this.concurrency = options.concurrency ?? 16;
     this.workerThreshold = options.workers === 'off' || !ParsePool.worthwhile() ? Infinity : (options.workerThreshold ?? 256);
   }
 
-  async load(source: DesiredSource, options: { base?: DesiredState } = {}): Promise<DesiredState> {
+  /** Loads run one at a time: the remembered records and the incremental policy follow one sequence of revisions. */
+  load(source: DesiredSource, options: { base?: DesiredState } = {}): Promise<DesiredState> {
+    const run = this.running.then(() => this.loadNow(source, options));
+    this.running = run.catch(() => {});
+    return run;
+  }
+
+  private async loadNow(source: DesiredSource, options: { base?: DesiredState }): Promise<DesiredState> {
     const generation = ++this.generation;
     const entries = await source.list();
     const records: FileRecord[] = new Array(entries.length);
@@ -80,21 +117,37 @@ export class DesiredStateLoader {
         records[i] = rec;
       } else missing.push(i);
     }
-    const fresh = await this.readFresh(source, missing.map((i) => entries[i]!));
-    fresh.forEach((result, k) => {
-      const i = missing[k]!;
+    const remember = (i: number, result: FileResult) => {
       const entry = entries[i]!;
       const { object, ...rest } = result;
       const rec: FileRecord = { ...rest, ...(object !== undefined ? { object: deepFreeze(object) as AnyDesiredObject } : {}), generation };
       this.byEntry.set(entry, rec);
       this.byKey.set(entryKey(entry), rec);
       records[i] = rec;
-    });
+    };
+    // Files not in memory: from the parse cache on disk when it has them, else read and parsed.
+    const cache = missing.length > 0 || this.cache ? await this.openCache() : undefined;
+    let fromCache = 0;
+    let hits = 0;
+    let toRead = missing;
+    if (cache && cache.size > 0) {
+      toRead = [];
+      for (const i of missing) {
+        const hit = cache.take(entries[i]!);
+        if (hit) {
+          remember(i, hit);
+          hits++;
+          if (!isOutsideKindFolders(hit.path)) fromCache++;
+        } else toRead.push(i);
+      }
+    }
+    const fresh = await this.readFresh(source, toRead.map((i) => entries[i]!));
+    fresh.forEach((result, k) => remember(toRead[k]!, result));
+    if (cache) this.keep(cache, entries, records, hits);
     // Stats count desired-state files; YAML outside the kind folders is listed only to be reported.
-    const strayFresh = missing.filter((i) => isOutsideKindFolders(entries[i]!.path)).length;
+    const strayFresh = toRead.filter((i) => isOutsideKindFolders(entries[i]!.path)).length;
     const parsed = fresh.length - strayFresh;
-    let files = 0;
-    for (const e of entries) if (!isOutsideKindFolders(e.path)) files++;
+    let stray = 0;
     // Keep what this load and the previous one used (a revision and its base, or the
     // current and the next revision); drop the rest so memory follows the repository.
     // Swept only once stale records pile up, so a one-file reload does not scan them all.
@@ -118,12 +171,37 @@ export class DesiredStateLoader {
         for (const d of r.diagnostics) diagnostics.push(d);
         if (r.target === undefined && !isOutsideKindFolders(r.path)) brokenFiles.push(r.path);
       }
+      // Files outside the kind folders never make an object (stray-files.ts): only files
+      // without one need the check, which a one-file reload would otherwise pay 10,000 times.
+      if (r.object === undefined && isOutsideKindFolders(r.path)) stray++;
     }
-    const ctx = policyContext(objects, invalid);
+    const files = entries.length - stray;
     const base = options.base;
-    const findings = checkPolicy(ctx, base?.revision ? { context: policyContext(base.objects), revision: base.revision } : undefined);
+    let findings: Finding[];
+    let unusable: (diagnostics: readonly Diagnostic[]) => Map<TargetId, string[]>;
+    if (this.policy) {
+      const policy = this.policy;
+      try {
+        findings = policy.update(objects, invalid);
+      } catch (err) {
+        // Half updated: start over, so the next load computes everything again.
+        this.policy = new IncrementalPolicy(POLICY_RULES, POLICY_SUBJECTS);
+        throw err;
+      }
+      if (base?.revision) {
+        findings.push(...haClusterSchemaDowngrades(policyContext(base.objects), base.revision, policy.context()));
+      }
+      unusable = (d) => policy.unusable(d);
+    } else {
+      const ctx = policyContext(objects, invalid);
+      const against = base?.revision ? { context: policyContext(base.objects), revision: base.revision } : undefined;
+      findings = checkPolicy(ctx, against);
+      unusable = (d) => unusableTargets(ctx, d);
+    }
     for (const d of await this.place(findings, source, entries)) diagnostics.push(d);
-    diagnostics.sort(compareDiagnostics);
+    // A total order: the same diagnostics come out in the same order however they were
+    // gathered (the incremental policy gathers them in another order than a full run).
+    diagnostics.sort(compareDiagnosticsFully);
 
     return {
       revision: source.revision,
@@ -131,11 +209,34 @@ export class DesiredStateLoader {
       objects,
       byId,
       diagnostics,
-      unusable: unusableTargets(ctx, diagnostics),
+      unusable: unusable(diagnostics),
       brokenFiles,
       valid: !diagnostics.some((d) => d.severity === 'error'),
-      stats: { files, parsed, reused: files - parsed },
+      stats: { files, parsed, reused: files - parsed, ...(cache ? { fromCache } : {}) },
     };
+  }
+
+  /** Writes anything the parse cache still holds back (tests, shutdown); a no-op without a cache. */
+  async flushCache(): Promise<void> {
+    if (this.cache) await (await this.cache).flush();
+  }
+
+  private openCache(): Promise<ParseCache> | undefined {
+    if (!this.cacheOptions) return undefined;
+    this.cache ??= ParseCache.open(this.cacheOptions, this.maxFileBytes);
+    return this.cache;
+  }
+
+  /** Hands this load's file results to the parse cache, unless they are the ones it has. */
+  private keep(cache: ParseCache, entries: readonly SourceEntry[], records: readonly FileRecord[], hits: number): void {
+    const files: FileRecord[] = [];
+    for (let i = 0; i < entries.length; i++) if (entries[i]!.type === 'file') files.push(records[i]!);
+    const kept = this.kept;
+    if (files.length === kept.length && files.every((r, i) => r === kept[i])) return;
+    this.kept = files;
+    // Every file came from the cache, and it holds nothing else: the file on disk is this set.
+    if (hits === files.length && cache.size === files.length) return;
+    cache.keep(files);
   }
 
   private lookup(entry: SourceEntry): FileRecord | undefined {
@@ -185,16 +286,21 @@ export class DesiredStateLoader {
    */
   private async place(findings: readonly Finding[], source: DesiredSource, entries: readonly SourceEntry[]): Promise<Diagnostic[]> {
     if (findings.length === 0) return [];
-    const wanted = new Set(findings.map((f) => f.path));
+    const wanted = new Set(findings.filter((f) => !this.placed.has(f)).map((f) => f.path));
     const parsed = new Map<string, ParsedYaml>();
-    for (const entry of entries) {
+    for (const entry of wanted.size > 0 ? entries : []) {
       if (entry.type !== 'file' || !wanted.has(entry.path)) continue;
       const bytes = await source.read(entry, this.maxFileBytes);
       parsed.set(entry.path, reparse(new TextDecoder().decode(bytes).replace(/^\uFEFF/, '')));
     }
     return findings.map((f) => {
-      const yaml = parsed.get(f.path);
-      return makeDiagnostic(f, yaml ? locate(yaml, f.field, f.atKey) : { line: 1, column: 1 });
+      let d = this.placed.get(f);
+      if (!d) {
+        const yaml = parsed.get(f.path);
+        d = makeDiagnostic(f, yaml ? locate(yaml, f.field, f.atKey) : { line: 1, column: 1 });
+        this.placed.set(f, d);
+      }
+      return d;
     });
   }
 }

@@ -312,7 +312,14 @@ export async function startController(options: ControllerOptions): Promise<Runni
   }
 
   // ---------------------------------------------------------------- revisions
-  const tracker = new RevisionTracker(gitdir, options.verifyCommits);
+  // Parsed files are cached in the state directory, so a restart does not parse an unchanged
+  // repository again (issue 16); a damaged cache is only a warning, and is rebuilt.
+  const tracker = new RevisionTracker(gitdir, options.verifyCommits, {
+    parseCache: {
+      file: join(options.stateDir, 'desired-parse-cache'),
+      warn: (message, details) => log.warn(details, message),
+    },
+  });
   const sourceTarget = `source/${branch}` as TargetId;
   let sourceStatusPrevious = previous.get(sourceTarget);
   let applied = false;

@@ -1,7 +1,7 @@
 import git from 'isomorphic-git';
 import type { Diagnostic } from '../desired/diagnostics.ts';
 import { gitFs as fs } from '../git/git-fs.ts';
-import { DesiredStateLoader, type DesiredState } from '../desired/load-desired-state.ts';
+import { DesiredStateLoader, type DesiredState, type LoaderOptions } from '../desired/load-desired-state.ts';
 import { GitTreeSource } from '../desired/git-tree-source.ts';
 import { TreeListingCache } from '../desired/tree-listing-cache.ts';
 import { desiredFingerprint } from './desired-fingerprint.ts';
@@ -35,7 +35,7 @@ export type RestoreOutcome =
  * commit that changed the desired folders, never a status commit at the tip (issue 14, item 6).
  */
 export class RevisionTracker {
-  private readonly loader = new DesiredStateLoader();
+  private readonly loader: DesiredStateLoader;
   private readonly trees = new TreeListingCache();
   private objectCache = {};
   private readonly revisions: DesiredRevisionResolver;
@@ -43,8 +43,12 @@ export class RevisionTracker {
   private applied: DesiredState | undefined;
   private attempted: { revision: string; diagnostics: readonly Diagnostic[] } | undefined;
 
-  /** `verify`: act only on desired revisions signed by a key in this list (`--verify-commits`). */
-  constructor(private readonly gitdir: string, private readonly verify?: AllowedSigners) {
+  /**
+   * `verify`: act only on desired revisions signed by a key in this list (`--verify-commits`).
+   * `loader`: options of the desired-state loader (the controller gives it a parse cache).
+   */
+  constructor(private readonly gitdir: string, private readonly verify?: AllowedSigners, loader: LoaderOptions = {}) {
+    this.loader = new DesiredStateLoader(loader);
     this.revisions = new DesiredRevisionResolver(gitdir);
   }
 

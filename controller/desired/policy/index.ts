@@ -1,3 +1,4 @@
+import type { Kind } from '../../../reconcilers/model/desired.ts';
 import type { Finding } from '../diagnostics.ts';
 import { accountTopology } from '../../../reconcilers/account/validate-topology.ts';
 import { clusterTopology } from '../../../reconcilers/ha-cluster/validate-topology.ts';
@@ -31,6 +32,26 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   rolloutWaves,
   promotionOverrides,
 ];
+
+/**
+ * For the incremental policy (incremental.ts): the rules that judge each document on its own,
+ * apart from lookups in the release index, the invalid documents and the lists of kinds they
+ * do not report on; with the kinds they report on. A rule listed here that compares documents
+ * of those kinds with each other would be judged wrongly: list only rules that do not.
+ * Unlisted rules run over the whole revision on every load.
+ */
+export const POLICY_SUBJECTS: ReadonlyMap<PolicyRule, readonly Kind[]> = new Map<PolicyRule, readonly Kind[]>([
+  [releaseCatalogue, ['Release']],
+  [releaseReferences, ['Domain', 'HACluster', 'Account']],
+  [memberNames, ['Release', 'Domain', 'Account', 'DistributionServer', 'HACluster']],
+  [accountTopology, ['Account']],
+  [clusterTopology, ['HACluster']],
+  [distributionConsoles, ['DistributionServer']],
+  [rolloutWindows, ['Domain', 'Account', 'HACluster']],
+  [databaseRestores, ['HACluster']],
+  [rolloutWaves, ['Domain', 'Account', 'HACluster']],
+  [promotionOverrides, ['Account']],
+]);
 
 /** Runs every rule over one revision, and the change rules against `base` when given. */
 export function checkPolicy(ctx: PolicyContext, base?: { readonly context: PolicyContext; readonly revision: string }): Finding[] {

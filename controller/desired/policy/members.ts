@@ -85,17 +85,28 @@ export const agentOwnership: PolicyRule = (ctx) => {
     if (product === undefined) continue;
     let owner = owners.get(product);
     if (!owner) owners.set(product, (owner = new Map()));
-    const self = `${obj.kind.toLowerCase()}/${obj.metadata.name}`;
+    const self = ownerName(obj);
     for (const m of members) {
       const first = owner.get(m.agent);
       if (first === undefined) owner.set(m.agent, self);
-      else if (first !== self) out.push({ code: 'AGENT_CONFLICT', data: { agent: m.agent, product, other: first }, ...at(obj, m.agentField) });
+      else if (first !== self) out.push(agentConflict(obj, m, product, first));
     }
   }
   return out;
 };
 
-function productOf(obj: AnyDesiredObject, ctx: PolicyContext): string | undefined {
+/** How a target is named as an agent's owner (two documents of one name do not conflict). */
+export function ownerName(obj: AnyDesiredObject): string {
+  return `${obj.kind.toLowerCase()}/${obj.metadata.name}`;
+}
+
+/** Member `m` of `obj` runs an agent `owner` already runs `product` for (incremental.ts uses it too). */
+export function agentConflict(obj: AnyDesiredObject, m: MemberRef, product: string, owner: string): Finding {
+  return { code: 'AGENT_CONFLICT', data: { agent: m.agent, product, other: owner }, ...at(obj, m.agentField) };
+}
+
+/** The product a target's members run: an account's own, else its release's (undefined when missing). */
+export function productOf(obj: AnyDesiredObject, ctx: Pick<PolicyContext, 'releaseIndex'>): string | undefined {
   if (obj.kind === 'Account') return obj.spec.product;
   if (obj.kind === 'Domain' || obj.kind === 'HACluster') return ctx.releaseIndex.get(obj.spec.release)?.spec.product;
   return undefined;
