@@ -1,9 +1,11 @@
 /**
  * What the agent must not forget across a crash, in `<state-dir>/state.json`:
  *
- *  - `sequence`: the last report sequence number used. It is incremented and WRITTEN before
- *    a report is sent, so a crash never reuses a number (the controller refuses a sequence
- *    that is not greater than the last it accepted).
+ *  - `sequence`: no report number up to it may be used again. Numbers are RESERVED on disk
+ *    before they are sent, a block of `SEQUENCE_BLOCK` at a time (`takeSequence`), so a crash
+ *    never reuses a number (the controller refuses a sequence that is not greater than the last
+ *    it accepted) while a report costs no write: after a crash the agent continues past the
+ *    block, a gap the protocol allows. A clean `close` writes the last number actually used.
  *  - `results`: the latest result per (target, member, action) (`result-book.ts`), `running`
  *    included: they are reported until replaced, so none is lost by a restart.
  *  - `journal`: the command started and not finished. Written before the command runs; on
@@ -15,7 +17,8 @@
  *
  * Every save is atomic: a temporary file is written and fsynced, renamed over the state
  * file, and the directory fsynced, so a power cut leaves the old state or the new one,
- * never half of one. Saves are serialised in the order they were asked for.
+ * never half of one. Saves are serialised in the order they were asked for. `saveIfChanged`
+ * skips the write when the file would not change (a report of an idle machine).
  */
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +27,9 @@ import { ResultBook, type StoredResult } from './result-book.ts';
 import { StateDirLock } from './state-dir-lock.ts';
 
 export const STATE_FORMAT = 1;
+
+/** Report numbers reserved by one write: a crash skips at most this many. */
+export const SEQUENCE_BLOCK = 100;
 
 export interface StagedPackage {
   readonly version: string;
@@ -62,6 +68,7 @@ export interface StateStoreOptions {
 }
 
 export class AgentStateStore {
+  /** The last report number used (a number above it may be reserved on disk already). */
   sequence: number;
   readonly results: ResultBook;
   journal: Journal | undefined;
@@ -72,6 +79,10 @@ export class AgentStateStore {
   private chain: Promise<void> = Promise.resolve();
   private readonly file: string;
   private closed = false;
+  /** Numbers up to this one are reserved on disk (or being written). */
+  private reserved: number;
+  /** The text the file holds (or is being written with): an identical save is skipped. */
+  private written: string | undefined;
 
   private constructor(
     readonly dir: string,
@@ -82,6 +93,7 @@ export class AgentStateStore {
   ) {
     this.file = join(dir, 'state.json');
     this.sequence = data?.sequence ?? 0;
+    this.reserved = this.sequence;
     this.results = new ResultBook(data?.results ?? []);
     this.journal = data?.journal;
     this.staged = new Map(Object.entries(data?.staged ?? {}));
@@ -109,17 +121,39 @@ export class AgentStateStore {
 
   /** Writes the current state atomically; resolves once it is on disk. */
   save(): Promise<void> {
-    const run = this.chain.then(() => this.write());
-    this.chain = run.catch(() => undefined);
-    return run;
+    return this.enqueue(false);
   }
 
-  /** Saves a last time and releases the directory. */
+  /** As `save`, but writes nothing when the file already holds exactly this state. */
+  saveIfChanged(): Promise<void> {
+    return this.enqueue(true);
+  }
+
+  /**
+   * The next report number, once it is safe to send: reserved on disk, with the rest of the
+   * state if that changed (a machine changed by hand, content a console delivered).
+   */
+  async takeSequence(): Promise<number> {
+    this.sequence += 1;
+    if (this.sequence > this.reserved) this.reserved = this.sequence + SEQUENCE_BLOCK - 1;
+    const taken = this.sequence;
+    await this.saveIfChanged();
+    return taken;
+  }
+
+  /** Saves a last time — the last number used, not the reservation — and releases the directory. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.reserved = this.sequence;
     await this.save();
     this.closed = true;
     await this.lock.release();
+  }
+
+  private enqueue(onlyIfChanged: boolean): Promise<void> {
+    const run = this.chain.then(() => this.write(onlyIfChanged));
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   private snapshot(): StateFile {
@@ -127,7 +161,7 @@ export class AgentStateStore {
     return {
       format: STATE_FORMAT,
       agent: this.agentId,
-      sequence: this.sequence,
+      sequence: Math.max(this.sequence, this.reserved),
       results: this.results.entries(),
       ...(this.journal !== undefined ? { journal: this.journal } : {}),
       staged: Object.fromEntries(this.staged),
@@ -135,9 +169,12 @@ export class AgentStateStore {
     };
   }
 
-  private async write(): Promise<void> {
+  private async write(onlyIfChanged: boolean): Promise<void> {
     if (this.closed) throw new Error(`${this.file}: the state is closed`);
     const text = `${JSON.stringify(this.snapshot(), null, 1)}\n`;
+    if (onlyIfChanged && text === this.written) return;
+    // Forgotten until the write succeeds: a failed one is tried again by the next save.
+    this.written = undefined;
     const tmp = `${this.file}.tmp`;
     const fh = await open(tmp, 'w', 0o600);
     try {
@@ -148,6 +185,7 @@ export class AgentStateStore {
     }
     await rename(tmp, this.file);
     if (this.durable) await syncDirectory(this.dir);
+    this.written = text;
   }
 }
 

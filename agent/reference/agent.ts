@@ -8,7 +8,8 @@
  * The report loop:
  *  - reports at start, then every `reportAfterSeconds` of the last answer (10 s before the
  *    first), and at once after a command finishes, so the controller learns quickly;
- *  - increments the sequence and saves it BEFORE sending, so no number is ever used twice;
+ *  - takes the next sequence number, reserved on disk BEFORE sending (a block at a time, see
+ *    `agent-state.ts`), so no number is ever used twice and an idle report writes nothing;
  *  - 200: the answer lists ALL pending commands; they replace the previous list (the mailbox
  *    is level-triggered), and each whose id has no result yet runs, in order;
  *  - 409 STALE_REPORT: continues after the controller's `lastSequence`, at once;
@@ -277,10 +278,11 @@ export class Agent {
       machine = { ...this.lastMachine, facts: { ...this.lastMachine.facts, clock: new Date(this.now()).toISOString() }, results: state.results.forReport() };
     }
 
-    state.sequence += 1;
-    await state.save(); // before sending: a crash must never reuse this number
+    // Reserved on disk before it is sent (a crash must never reuse it), with the rest of the
+    // state if it changed; results were saved by the executor as they were recorded.
+    const sequence = await state.takeSequence();
     const report: AgentReport = {
-      sequence: state.sequence,
+      sequence,
       sentAt: new Date(this.now()).toISOString(),
       ...(this.advertised !== undefined ? { endpoint: this.advertised } : {}),
       agentVersion: AGENT_VERSION,

@@ -68,14 +68,16 @@ export interface ControllerClientOptions {
   /** Absent when a client certificate authenticates the agent. */
   readonly token?: string;
   readonly agents: KeepAliveAgents;
-  /** One exchange, default 30 s. */
+  /** The connection may stay silent this long during an exchange (default 30 s). */
   readonly timeoutMs?: number;
 }
 
 export class ControllerClient {
   readonly reportUrl: string;
+  private readonly agent: (url: URL) => HttpAgent;
 
   constructor(private readonly options: ControllerClientOptions) {
+    this.agent = agentFor(options.agents);
     const base = options.controllerUrl.endsWith('/') ? options.controllerUrl : `${options.controllerUrl}/`;
     this.reportUrl = new URL(`v1/agents/${encodeURIComponent(options.agentId)}/report`, base).toString();
   }
@@ -83,7 +85,6 @@ export class ControllerClient {
   async report(report: AgentReport, signal?: AbortSignal): Promise<ReportOutcome> {
     // A report of an agent that is stopping is not started at all.
     if (signal?.aborted) return { kind: 'unavailable', message: `${this.reportUrl}: not sent, the agent is stopping` };
-    const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
     let status: number;
     let text: string;
     try {
@@ -94,14 +95,15 @@ export class ControllerClient {
           'content-type': 'application/json', accept: 'application/json',
         },
         body: JSON.stringify(report),
-        agent: agentFor(this.options.agents),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        agent: this.agent,
+        ...(signal !== undefined ? { signal } : {}),
+        timeoutMs: this.options.timeoutMs ?? 30_000,
       });
       status = res.status;
       text = await readText(res);
     } catch (err) {
       const e = err as Error & { code?: string; cause?: { code?: string } };
-      const why = timeout.aborted ? `no answer within ${(this.options.timeoutMs ?? 30_000) / 1000} s` : describeFailure(e);
+      const why = e.name === 'TimeoutError' ? e.message : describeFailure(e);
       return { kind: 'unavailable', message: `${this.reportUrl}: ${why}` };
     }
 

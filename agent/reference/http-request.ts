@@ -19,6 +19,12 @@ export interface HttpRequestOptions {
   readonly agent?: (url: URL) => HttpAgent | undefined;
   /** Aborts the exchange, the reading of the body included. */
   readonly signal?: AbortSignal;
+  /**
+   * The connection stays silent this long (no answer, no byte of the body): the exchange fails
+   * with a `TimeoutError`. A socket timeout, refreshed by the socket itself: no timer or signal
+   * per request (thousands of agents in one process report every few seconds).
+   */
+  readonly timeoutMs?: number;
 }
 
 export interface HttpResponse {
@@ -33,6 +39,13 @@ export interface HttpResponse {
 /** As fetch: at most 20 redirects. */
 const MAX_REDIRECTS = 20;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** The error of an exchange whose connection stayed silent for `timeoutMs`. */
+export function timeoutError(ms: number): Error {
+  const err = new Error(`no answer within ${ms / 1000} s`);
+  err.name = 'TimeoutError';
+  return err;
+}
 
 /** The error of an aborted exchange, named and worded as fetch's. */
 export function abortError(): Error {
@@ -107,8 +120,17 @@ function exchange(
       method,
       headers: { ...headers, ...(bytes !== undefined ? { 'content-length': String(bytes.length) } : {}) },
       ...(agent !== undefined ? { agent } : {}),
+      ...(options.timeoutMs !== undefined ? { timeout: options.timeoutMs } : {}),
     });
     let response: IncomingMessage | undefined;
+    if (options.timeoutMs !== undefined) {
+      const ms = options.timeoutMs;
+      req.on('timeout', () => {
+        const err = timeoutError(ms);
+        req.destroy(err);
+        response?.destroy(err);
+      });
+    }
     const onAbort = (): void => {
       const err = abortError();
       req.destroy(err);

@@ -46,6 +46,8 @@ function route(req: IncomingMessage, res: ServerResponse, body: string): void {
     case '/gzip':
       res.writeHead(200, { 'content-encoding': 'gzip' }).end('not really gzip');
       return;
+    case '/silent':
+      return; // never answers
     case '/slow':
       res.writeHead(200, { 'content-length': '1000' });
       res.write('x'.repeat(10)); // and never the rest
@@ -124,6 +126,13 @@ describe('the agent HTTP client', () => {
     await expect(reading).rejects.toMatchObject({ name: 'AbortError', message: 'The operation was aborted.' });
     await expect(httpRequest(`${base}/text`, { signal: controller.signal }))
       .rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('fails with a TimeoutError when the connection stays silent for timeoutMs, before the answer or in its body', async () => {
+    await expect(httpRequest(`${base}/silent`, { timeoutMs: 200 })).rejects.toMatchObject({ name: 'TimeoutError', message: 'no answer within 0.2 s' });
+    const res = await httpRequest(`${base}/slow`, { timeoutMs: 200 });
+    expect(res.status).toBe(200);
+    await expect(readText(res)).rejects.toMatchObject({ name: 'TimeoutError' });
   });
 
   it('reuses a keep-alive connection of the pool it is given', async () => {

@@ -1,3 +1,5 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Agent } from '../../agent/reference/agent.ts';
 import { SimulatedDriver } from '../../agent/reference/drivers/simulated-driver.ts';
@@ -71,5 +73,27 @@ describe('report sequence numbers', () => {
     await startAgent();
     const report = await controller.waitForReport(ID, () => true);
     expect(report.sequence).toBe(used + 1);
+  });
+
+  it('sends only numbers already reserved on disk, and a report of an idle machine writes nothing', async () => {
+    const stateFile = join(dir.path, 'state.json');
+    const onDisk: [sent: number, saved: number][] = [];
+    controller.override = (_agent, report) => {
+      if (report !== undefined) onDisk.push([report.sequence, (JSON.parse(readFileSync(stateFile, 'utf8')) as { sequence: number }).sequence]);
+      return undefined;
+    };
+    const agent = await startAgent();
+    await controller.waitForReport(ID, (r) => r.sequence >= 1);
+    const written = statSync(stateFile).mtimeMs;
+    for (let n = 2; n <= 6; n++) {
+      agent.reportSoon();
+      await controller.waitForReport(ID, (r) => r.sequence >= n);
+    }
+    expect(onDisk.length).toBeGreaterThanOrEqual(6);
+    expect(onDisk.every(([sent, saved]) => saved >= sent)).toBe(true);
+    expect(statSync(stateFile).mtimeMs).toBe(written); // the machine did not change: no write
+    await agent.stop();
+    // A clean stop saves the last number used: the next agent continues right after it.
+    expect((JSON.parse(readFileSync(stateFile, 'utf8')) as { sequence: number }).sequence).toBe(agent.sequence);
   });
 });
