@@ -3,7 +3,9 @@
  * a version change committed, and what the controller does with it.
  *
  *   node --import tsx bench/fleet.bench.ts [--agents 10000[,100000]] [--report-interval 10]
- *        [--coalesce 5] [--steady 20] [--timeout 600] [--keep] [--cpu-prof DIR] [--json] [--strict]
+ *        [--coalesce 5] [--steady 20] [--timeout 600] [--fleet-shards N] [--push-domains N]
+ *        [--keep] [--cpu-prof DIR] [--json] [--strict]
+ *   node --import tsx bench/fleet.bench.ts --soak 30m [--change-every 5m] [--flap 1] [--agents 10000]
  *
  * For each fleet size, three processes, as in production: the controller (`versiond run`, the
  * real CLI), the fleet (`versiond-fleet`, one reference agent per member on a simulated
@@ -21,7 +23,22 @@
  *        including the status commit's coalescing);
  *      - the controller's CPU (mean over the rollout) and memory (peak RSS);
  *      - the status commits: per minute, the busiest minute, and the least time between two
- *        commits of one target, which must be the coalescing interval whatever the fleet size.
+ *        commits of one target, which must be the coalescing interval whatever the fleet size;
+ *      - next to "Converged in Git", its lower bound 4 T + coalescing (T the report interval:
+ *        an account takes 4 ordered mailbox round trips — WRS install, WRS restart, device
+ *        install, device restart), and the ratio measured / bound;
+ *      - the domains whose slaves are bidirectional (`--push-domains`, default one in ten): the
+ *        controller pushes their commands, so they need not wait for reports (they may beat
+ *        the bound), measured apart from the mailbox targets;
+ *      - the status repository's growth: `git gc` before the push and after convergence, in
+ *        KiB per device per rollout.
+ *   3. `--soak DURATION`: instead, N agents for that long (no steady/rollout figures), a version
+ *      change every `--change-every` (forward, then back, …), `--flap` % of agents going offline
+ *      for 20 s every 2.5 min; says whether every rollout Converged, the controller's RSS at the
+ *      end against after the first rollout (goal: within 10 %), and every error line it logged.
+ *
+ * The fleet runs in shards (`versiond-fleet --shards`, default one per core); its CPU and
+ * memory are those of all its processes. CPU is measured as CPU time (/proc), not wall time.
  *
  * Goals (2 cores): first command ≤ 2 s; Converged in Git ≤ 6 report intervals (the account
  * procedure needs 4 mailbox round trips — WRS apply, WRS restart, device apply, device
@@ -39,9 +56,10 @@ import { parseArgs } from 'node:util';
 import { startDemoPackageServer } from '../agent/demo-package-server.ts';
 import { readCommittedStatuses } from '../controller/status/read-statuses.ts';
 import { git } from './generate-repo.ts';
-import { createFleetRepo, commitVersionChange, pushChange, type FleetRepo } from './fleet/fleet-repo.ts';
+import { createFleetRepo, commitVersionChange, gcSizeKiB, pushChange, type FleetRepo } from './fleet/fleet-repo.ts';
 import { writeFleetTokens } from './fleet/fleet-credentials.ts';
-import { coresUsed, sampleProcess, type ProcessSample } from './fleet/process-sample.ts';
+import { coresUsed, sampleProcess, sampleTree, type ProcessSample } from './fleet/process-sample.ts';
+import { runSoak } from './fleet/soak.ts';
 import { statusHistory, type StatusHistory } from './fleet/status-history.ts';
 import { mib, round, table } from './stats.ts';
 
@@ -59,6 +77,11 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     json: { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
+    'fleet-shards': { type: 'string' },
+    'push-domains': { type: 'string' },
+    soak: { type: 'string' },
+    'change-every': { type: 'string', default: '5m' },
+    flap: { type: 'string', default: '1' },
     // bench/run.ts passes every benchmark the same arguments; these are other benchmarks'.
     files: { type: 'string' },
   },
@@ -69,6 +92,9 @@ const intervalS = Number(values['report-interval']);
 const coalesceS = Number(values.coalesce);
 const steadyS = Number(values.steady);
 const timeoutMs = Number(values.timeout) * 1000;
+const fleetShards = values['fleet-shards'] !== undefined ? ['--shards', String(values['fleet-shards'])] : [];
+/** The least time an account can take to converge in Git: 4 ordered mailbox round trips, then the coalescing. */
+const boundMs = (4 * intervalS + coalesceS) * 1000;
 
 export const GOALS = { firstCommandMs: 2000, convergedIntervals: 6, steadyCores: 0.25, rssMiB10k: 512 } as const;
 
@@ -80,6 +106,16 @@ interface Result {
   readonly firstCommandMs: number | undefined;
   readonly machinesUpdatedMs: number | undefined;
   readonly convergedMs: number | undefined;
+  /** 4 T + coalescing. */
+  readonly boundMs: number;
+  /** Every account and every mailbox domain Converged in Git at the commit. */
+  readonly mailboxConvergedMs: number | undefined;
+  /** Every domain with bidirectional slaves Converged in Git at the commit. */
+  readonly pushConvergedMs: number | undefined;
+  readonly pushDomains: number;
+  /** The status repository after `git gc`, before the push and after convergence. */
+  readonly repository: { readonly beforeKiB: number; readonly afterKiB: number; readonly perDeviceKiB: number };
+  readonly fleetShards: number | undefined;
   readonly rollout: {
     readonly controllerCores: number;
     readonly controllerPeakRssMiB: number;
@@ -167,15 +203,28 @@ function readStats(file: string): FleetStatsFile | undefined {
   }
 }
 
-async function allConverged(repo: FleetRepo, revision: string | undefined): Promise<boolean> {
+/** Which targets are Converged in Git at `revision` (any revision when undefined): all, mailbox ones, push ones. */
+async function converged(repo: FleetRepo, revision: string | undefined): Promise<{ all: boolean; mailbox: boolean; push: boolean }> {
   const statuses = await readCommittedStatuses(repo.origin, 'main');
+  const push = new Set(repo.pushDomains);
   let n = 0;
+  let pushDone = 0;
+  let mailbox = true;
   for (const [target, s] of statuses) {
     if (target.startsWith('source/')) continue;
-    if (s.phase !== 'Converged' || (revision !== undefined && s.observedRevision !== revision)) return false;
+    const ok = s.phase === 'Converged' && (revision === undefined || s.observedRevision === revision);
+    if (!ok) {
+      if (!push.has(target)) mailbox = false;
+      continue;
+    }
     n++;
+    if (push.has(target)) pushDone++;
   }
-  return n === repo.targets;
+  return { all: n === repo.targets, mailbox: mailbox && n - pushDone === repo.targets - push.size, push: pushDone === push.size };
+}
+
+async function allConverged(repo: FleetRepo, revision: string | undefined): Promise<boolean> {
+  return (await converged(repo, revision)).all;
 }
 
 async function runOnce(agentCount: number): Promise<Result> {
@@ -183,7 +232,7 @@ async function runOnce(agentCount: number): Promise<Result> {
   const errors: string[] = [];
   const t = Date.now();
   log(`\n${agentCount} agents: preparing the repository and tokens in ${dir}`);
-  const repo = createFleetRepo(dir, agentCount, EXAMPLE_REPO);
+  const repo = createFleetRepo(dir, agentCount, EXAMPLE_REPO, values['push-domains'] !== undefined ? { pushDomains: Number(values['push-domains']) } : {});
   const controllerState = join(dir, 'controller-state');
   const tokens = join(dir, 'tokens.json');
   writeFleetTokens(controllerState, tokens, repo.agents);
@@ -196,7 +245,7 @@ async function runOnce(agentCount: number): Promise<Result> {
   let fleet: ChildProcess | undefined;
   try {
     await waitFor('the controller to be ready', Date.now() + 60_000, async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined));
-    fleet = start('fleet', 'agent/fleet/bin.js', ['--controller', url, '--repo', repo.origin, '--tokens', tokens, '--state-dir', join(dir, 'fleet-state'), '--artifact-mirror', mirror.mirror, '--stats', statsFile, '--spread', String(intervalS)], join(dir, 'fleet.log'), heap * 2);
+    fleet = start('fleet', 'agent/fleet/bin.js', ['--controller', url, '--repo', repo.origin, '--tokens', tokens, '--state-dir', join(dir, 'fleet-state'), '--artifact-mirror', mirror.mirror, '--stats', statsFile, '--spread', String(intervalS), ...fleetShards], join(dir, 'fleet.log'), heap * 2);
     const startDeadline = Date.now() + Math.max(120_000, agentCount * 20);
     await waitFor('every agent to report', startDeadline, async () => ((await metric(url, 'versiond_agents{state="online"}')) === agentCount ? true : undefined), 500);
     await waitFor('every target Converged in Git at the first revision', startDeadline, async () => ((await allConverged(repo, undefined)) ? true : undefined), 1000);
@@ -206,14 +255,15 @@ async function runOnce(agentCount: number): Promise<Result> {
     // ---------------------------------------------------------------- steady state
     const reportsBefore = (await metric(url, 'versiond_agent_reports_total{outcome="accepted"}')) ?? 0;
     const c0 = sampleProcess(controller.pid!)!;
-    const f0 = sampleProcess(fleet.pid!)!;
+    const f0 = sampleTree(fleet.pid!)!;
     await sleep(steadyS * 1000);
     const c1 = sampleProcess(controller.pid!)!;
-    const f1 = sampleProcess(fleet.pid!)!;
+    const f1 = sampleTree(fleet.pid!)!;
     const reportsAfter = (await metric(url, 'versiond_agent_reports_total{outcome="accepted"}')) ?? 0;
     const steady = { reportsPerSecond: round((reportsAfter - reportsBefore) / ((c1.at - c0.at) / 1000)), controllerCores: round(coresUsed(c0, c1), 3), fleetCores: round(coresUsed(f0, f1), 2) };
 
     // ---------------------------------------------------------------- the change
+    const beforeKiB = gcSizeKiB(repo.origin);
     const before = git(repo.origin, '--git-dir', repo.origin, 'rev-parse', 'main');
     commitVersionChange(repo);
     const samples: { c: ProcessSample; f: ProcessSample }[] = [];
@@ -225,10 +275,12 @@ async function runOnce(agentCount: number): Promise<Result> {
     let firstCommandMs: number | undefined;
     let machinesUpdatedMs: number | undefined;
     let convergedMs: number | undefined;
+    let mailboxConvergedMs: number | undefined;
+    let pushConvergedMs: number | undefined;
     const deadline = startedAt + timeoutMs;
     while (convergedMs === undefined && Date.now() < deadline) {
       const c = sampleProcess(controller.pid!);
-      const f = sampleProcess(fleet.pid!);
+      const f = sampleTree(fleet.pid!);
       if (c && f) samples.push({ c, f });
       const h0 = Date.now();
       await fetch(`${url}/healthz`).then((r) => r.text()).catch(() => undefined);
@@ -242,7 +294,11 @@ async function runOnce(agentCount: number): Promise<Result> {
         if (firstCommandMs === undefined && firsts.length > 0) firstCommandMs = Math.min(...firsts) - startedAt;
         if (machinesUpdatedMs === undefined && firsts.length === 2 && stats.convergence.atDesired === stats.convergence.total) machinesUpdatedMs = Date.now() - startedAt;
       }
-      if (machinesUpdatedMs !== undefined && (await allConverged(repo, commit))) convergedMs = Date.now() - startedAt;
+      const now = await converged(repo, commit);
+      const at = Date.now() - startedAt;
+      if (now.push) pushConvergedMs ??= at;
+      if (now.mailbox) mailboxConvergedMs ??= at;
+      if (machinesUpdatedMs !== undefined && now.all) convergedMs = at;
       else await sleep(500);
     }
     if (convergedMs === undefined) errors.push(`not Converged within ${timeoutMs / 1000} s`);
@@ -257,9 +313,17 @@ async function runOnce(agentCount: number): Promise<Result> {
       fleetStallMs,
     };
     if (values.keep) writeFileSync(join(dir, 'timeline.json'), JSON.stringify(timeline));
+    const afterKiB = gcSizeKiB(repo.origin);
+    const devices = repo.agents.length;
+    const repository = { beforeKiB, afterKiB, perDeviceKiB: round((afterKiB - beforeKiB) / devices, 3) };
     const finalStats = readStats(statsFile);
     if (finalStats && (finalStats.reports['unauthorized'] ?? 0) > 0) errors.push(`${finalStats.reports['unauthorized']} reports refused as unauthorized`);
-    return { agents: agentCount, targets: repo.targets, startMs, steady, firstCommandMs, machinesUpdatedMs, convergedMs, rollout, statusCommits: statusHistory(repo.origin, before), errors };
+    const shards = (finalStats as { shards?: unknown[] } | undefined)?.shards?.length;
+    return {
+      agents: agentCount, targets: repo.targets, startMs, steady, firstCommandMs, machinesUpdatedMs, convergedMs, boundMs,
+      mailboxConvergedMs, pushConvergedMs, pushDomains: repo.pushDomains.length, repository, fleetShards: shards ?? 1,
+      rollout, statusCommits: statusHistory(repo.origin, before), errors,
+    };
   } finally {
     for (const child of [fleet, controller]) {
       if (child === undefined || child.exitCode !== null) continue;
@@ -281,13 +345,23 @@ async function runOnce(agentCount: number): Promise<Result> {
   }
 }
 
+if (values.soak !== undefined) {
+  process.exitCode = await runSoak({
+    root: ROOT, exampleRepo: EXAMPLE_REPO, agents: sizes[0]!, intervalS, coalesceS, duration: String(values.soak),
+    changeEvery: String(values['change-every']), flapPercent: Number(values.flap), fleetArgs: fleetShards, json: values.json === true,
+    keep: values.keep === true, log, start, children,
+  });
+  process.exit();
+}
+
 const results: Result[] = [];
 for (const n of sizes) {
   try {
     results.push(await runOnce(n));
   } catch (err) {
     log(`  ${n} agents: ${(err as Error).message}`);
-    results.push({ agents: n, targets: 0, startMs: 0, steady: { reportsPerSecond: 0, controllerCores: 0, fleetCores: 0 }, firstCommandMs: undefined, machinesUpdatedMs: undefined, convergedMs: undefined, rollout: { controllerCores: 0, controllerPeakRssMiB: 0, controllerStallMs: 0, fleetCores: 0, fleetPeakRssMiB: 0, fleetStallMs: 0 }, statusCommits: { commits: 0, spanSeconds: 0, perMinute: 0, maxInOneMinute: 0, minSecondsPerTarget: undefined, multiTarget: 0 }, errors: [(err as Error).message] });
+    results.push({ agents: n, targets: 0, startMs: 0, steady: { reportsPerSecond: 0, controllerCores: 0, fleetCores: 0 }, firstCommandMs: undefined, machinesUpdatedMs: undefined, convergedMs: undefined,
+      boundMs, mailboxConvergedMs: undefined, pushConvergedMs: undefined, pushDomains: 0, repository: { beforeKiB: 0, afterKiB: 0, perDeviceKiB: 0 }, fleetShards: undefined, rollout: { controllerCores: 0, controllerPeakRssMiB: 0, controllerStallMs: 0, fleetCores: 0, fleetPeakRssMiB: 0, fleetStallMs: 0 }, statusCommits: { commits: 0, spanSeconds: 0, perMinute: 0, maxInOneMinute: 0, minSecondsPerTarget: undefined, multiTarget: 0 }, errors: [(err as Error).message] });
   }
 }
 
@@ -304,6 +378,26 @@ process.stderr.write(
   `${table(
     ['agents', 'status commits', 'per minute', 'busiest minute', 'multi-target', 'least s between commits of a target'],
     results.map((r) => [r.agents, r.statusCommits.commits, round(r.statusCommits.perMinute), r.statusCommits.maxInOneMinute, r.statusCommits.multiTarget, r.statusCommits.minSecondsPerTarget ?? '—']),
+  )}\n\n`,
+);
+const ratio = (ms: number | undefined): string => (ms === undefined ? '—' : `${round(ms / boundMs, 2)}×`);
+process.stderr.write(
+  `${table(
+    ['agents', 'measure', 'measured s', `bound 4 T + ${coalesceS} s`, 'measured / bound'],
+    results.flatMap((r) => [
+      [r.agents, 'Converged in Git, every target', s(r.convergedMs), round(boundMs / 1000, 1), ratio(r.convergedMs)],
+      [r.agents, 'accounts and mailbox domains', s(r.mailboxConvergedMs), round(boundMs / 1000, 1), ratio(r.mailboxConvergedMs)],
+      [r.agents, `${r.pushDomains} domains with bidirectional slaves`, s(r.pushConvergedMs), round(boundMs / 1000, 1), ratio(r.pushConvergedMs)],
+      [r.agents, 'machines at the new version', s(r.machinesUpdatedMs), '', ''],
+      [r.agents, 'Git after the machines (goal ≤ 10 s)', r.convergedMs !== undefined && r.machinesUpdatedMs !== undefined
+        ? s(r.convergedMs - r.machinesUpdatedMs) : '—', '', ''],
+    ]),
+  )}\n\n`,
+);
+process.stderr.write(
+  `${table(
+    ['agents', 'fleet shards', 'status repo after gc, before KiB', 'after KiB', 'growth KiB per device per rollout'],
+    results.map((r) => [r.agents, r.fleetShards ?? '—', r.repository.beforeKiB, r.repository.afterKiB, r.repository.perDeviceKiB]),
   )}\n\n`,
 );
 let missed = false;

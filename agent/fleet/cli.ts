@@ -9,8 +9,8 @@
  * codes: 0 stopped by a signal, 1 could not start (repository, behaviour file, tokens), 2 usage.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino, type Level } from 'pino';
 import { versiondVersion } from '../../controller/cli/version.ts';
@@ -22,15 +22,21 @@ import { readAgentTls } from '../reference/agent-tls.ts';
 import { BehaviourFileError, FleetBehaviour } from './behaviour.ts';
 import { DesiredFollower } from './desired-follower.ts';
 import { Fleet } from './fleet.ts';
+import { countersOf, LoopDelay, type FleetCounters } from './fleet-counters.ts';
 import { planFleet, type StartVersions } from './fleet-plan.ts';
+import type { FleetEvent } from './fleet-events.ts';
 import { FleetTokens } from './fleet-tokens.ts';
+import { ShardedFleet } from './sharded-fleet.ts';
+
+/** Below this many agents per process, a shard more costs more than it saves. */
+export const AGENTS_PER_SHARD = 1000;
 
 export const USAGE = `usage: versiond-fleet --controller URL --repo DIR --state-dir DIR
                       [--controller-state-dir DIR] [--tokens FILE] [--behaviour FILE]
                       [--observed FILE] [--artifact-mirror URL] [--branch B]
                       [--start desired|previous] [--time-scale X] [--spread SEC] [--no-push]
                       [--stats FILE] [--log-level LEVEL] [--agent-log-level LEVEL]
-                      [--ca FILE] [--cert FILE --key FILE]
+                      [--ca FILE] [--cert FILE --key FILE] [--shards N]
 
 Runs one simulated agent per member of every target of the repository's branch, against a
 running controller.
@@ -57,6 +63,10 @@ running controller.
                               the event loop's delay over that second)
   --log-level LEVEL           the fleet's log: fatal, error, warn, info (default), debug, trace
   --agent-log-level LEVEL     the agents' log (default: warn)
+  --shards N                  run the agents in N processes (default: one per core, at most
+                              one per ${AGENTS_PER_SHARD} agents); 1: all in this process. Machines that talk
+                              to each other (a console and its distribution server, an
+                              auto-update device and its repository server) share a process
   --ca FILE                   PEM CA certificate to trust for an https:// controller
   --cert FILE, --key FILE     PEM client certificate for the agents (one DNS SAN per agent id);
                               bidirectional members' push endpoints serve it too (HTTPS), so
@@ -65,6 +75,11 @@ running controller.
 `;
 
 const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+/** The default number of shards: one per core, but a small fleet stays in one process. */
+export function defaultShards(agents: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, Math.ceil(agents / AGENTS_PER_SHARD)));
+}
 
 class UsageError extends Error {}
 
@@ -91,6 +106,7 @@ interface Args {
   readonly level: Level;
   readonly agentLevel: Level;
   readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  readonly shards?: number;
 }
 
 function parse(argv: readonly string[]): Args | 'help' | 'version' {
@@ -118,6 +134,7 @@ function parse(argv: readonly string[]): Args | 'help' | 'version' {
         cert: { type: 'string' },
         key: { type: 'string' },
         'agent-log-level': { type: 'string' },
+        shards: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -150,6 +167,10 @@ function parse(argv: readonly string[]): Args | 'help' | 'version' {
     return n;
   };
   const spread = number('spread', values.spread);
+  const shards = values.shards === undefined ? undefined : Number(values.shards);
+  if (shards !== undefined && (!Number.isSafeInteger(shards) || shards < 1 || shards > 256)) {
+    throw new UsageError(`--shards: ${JSON.stringify(values.shards)} is not a whole number from 1 to 256`);
+  }
   if (values['artifact-mirror'] !== undefined && !URL.canParse(values['artifact-mirror'])) throw new UsageError(`--artifact-mirror: ${JSON.stringify(values['artifact-mirror'])} is not a URL`);
   return {
     controller,
@@ -169,6 +190,7 @@ function parse(argv: readonly string[]): Args | 'help' | 'version' {
     level: level('log-level', 'info'),
     agentLevel: level('agent-log-level', 'warn'),
     tls: tlsFlags(values.ca, values.cert, values.key),
+    ...(shards !== undefined ? { shards } : {}),
   };
 }
 
@@ -202,7 +224,9 @@ export async function main(argv: readonly string[], io: CliIo, stop?: Promise<un
   const log = pino({ level: args.level, base: { name: 'versiond-fleet', pid: process.pid } }, destination);
   const agentLog = pino({ level: args.agentLevel, base: { pid: process.pid } }, destination);
 
-  let fleet: Fleet | undefined;
+  /** The fleet, in this process or in shards: what the CLI does with it is the same. */
+  let fleet: { applyDesired(objects: DesiredState['objects']): Promise<void>; stop(): Promise<void> } | undefined;
+  let counters: (() => FleetCounters | undefined) | undefined;
   let follower: DesiredFollower | undefined;
   let latest: DesiredState | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
@@ -210,9 +234,9 @@ export async function main(argv: readonly string[], io: CliIo, stop?: Promise<un
     clearInterval(statsTimer);
     await follower?.stop();
     await fleet?.stop();
-    if (fleet !== undefined && args.stats !== undefined) {
+    if (counters !== undefined && args.stats !== undefined) {
       await statsWrite?.catch(() => undefined);
-      await writeStats(args.stats, fleet).catch(() => undefined);
+      await writeStats(args.stats, counters).catch(() => undefined);
     }
   };
   try {
@@ -242,28 +266,63 @@ export async function main(argv: readonly string[], io: CliIo, stop?: Promise<un
       ...(args.tokens !== undefined ? { tokensFile: args.tokens } : {}),
       ...(args.controllerStateDir !== undefined ? { controllerStateDir: args.controllerStateDir } : {}),
     });
-    fleet = await Fleet.start({
-      tls,
-      controllerUrl: args.controller,
-      stateDir: args.stateDir,
-      plan,
-      tokens,
-      behaviour: args.timeScale === 1 ? behaviour : behaviour.scaled(args.timeScale),
-      push: args.push,
-      logger: agentLog,
-      ...(args.mirror !== undefined ? { artifactMirror: args.mirror } : {}),
-      ...(args.spreadMs !== undefined ? { spreadMs: args.spreadMs } : {}),
-      onEvent: (e) => (e.kind === 'failed' ? log.error({ event: e.kind, agent: e.agent }, e.message) : log.info({ event: e.kind, agent: e.agent }, e.message)),
-    });
+    const onEvent = (e: FleetEvent): void => {
+      if (e.kind === 'failed') log.error({ event: e.kind, agent: e.agent }, e.message);
+      else log.info({ event: e.kind, agent: e.agent }, e.message);
+    };
+    const shards = args.shards ?? defaultShards(plan.agents.length);
+    if (shards === 1) {
+      const single = await Fleet.start({
+        tls,
+        controllerUrl: args.controller,
+        stateDir: args.stateDir,
+        plan,
+        tokens,
+        behaviour: args.timeScale === 1 ? behaviour : behaviour.scaled(args.timeScale),
+        push: args.push,
+        logger: agentLog,
+        ...(args.mirror !== undefined ? { artifactMirror: args.mirror } : {}),
+        ...(args.spreadMs !== undefined ? { spreadMs: args.spreadMs } : {}),
+        onEvent,
+      });
+      const delay = new LoopDelay();
+      fleet = single;
+      counters = () => countersOf(single, delay);
+    } else {
+      const sharded = await ShardedFleet.start({
+        shards,
+        tls,
+        controllerUrl: args.controller,
+        stateDir: args.stateDir,
+        plan,
+        tokens,
+        ...(args.behaviour !== undefined ? { behaviour: { file: args.behaviour } } : {}),
+        timeScale: args.timeScale,
+        push: args.push,
+        agentLogLevel: args.agentLevel,
+        ...(args.mirror !== undefined ? { artifactMirror: args.mirror } : {}),
+        ...(args.spreadMs !== undefined ? { spreadMs: args.spreadMs } : {}),
+        onEvent,
+        onProblem: (message) => log.error(message),
+      });
+      fleet = sharded;
+      counters = () => sharded.counters();
+      log.info({ shards, agents: sharded.sizes, pids: sharded.pids }, `the agents run in ${shards} processes`);
+    }
     log.info(
-      { agents: plan.agents.length, fromSnapshot: plan.agents.filter((a) => a.from === 'observed').length, revision: first.revision, controller: args.controller, behaviour: behaviour.source },
+      {
+        agents: plan.agents.length, fromSnapshot: plan.agents.filter((a) => a.from === 'observed').length,
+        revision: first.revision, controller: args.controller, behaviour: behaviour.source, shards,
+      },
       `fleet of ${plan.agents.length} agents started against ${args.controller}`,
     );
     if (latest !== undefined && latest !== first) await fleet.applyDesired(latest.objects);
     if (args.stats !== undefined) {
       const file = args.stats;
-      const running = fleet;
-      statsTimer = setInterval(() => void writeStats(file, running).catch((err: Error) => log.warn({ err: err.message }, 'cannot write the stats file')), 1000);
+      const read = counters;
+      statsTimer = setInterval(() => {
+        writeStats(file, read).catch((err: Error) => log.warn({ err: err.message }, 'cannot write the stats file'));
+      }, 1000);
     }
   } catch (err) {
     const message = err instanceof BehaviourFileError ? `the behaviour file is invalid:\n${err.message}` : (err as Error).message;
@@ -279,7 +338,8 @@ export async function main(argv: readonly string[], io: CliIo, stop?: Promise<un
   });
   log.info(`${reason} received: stopping the fleet`);
   await shutdown();
-  log.info({ stats: fleet?.stats() }, 'fleet stopped');
+  const final = counters?.();
+  log.info({ stats: final && { agents: final.agents, online: final.online, reports: final.reports, commandsDelivered: final.commandsDelivered } }, 'fleet stopped');
   await new Promise<void>((r) => destination.flush(() => r()));
   return 0;
 }
@@ -291,22 +351,18 @@ async function readSnapshot(file: string): Promise<Observed> {
 }
 
 let statsWrite: Promise<void> | undefined;
-/** How late the fleet's event loop runs (a fleet that cannot keep up delays every agent at once). */
-const loopDelay = monitorEventLoopDelay({ resolution: 20 });
-loopDelay.enable();
 
 /**
  * The counters and how many machines run their desired version, atomically (a reader never
  * sees half a file). A write still under way (a busy process) is not overtaken by the next.
+ * A sharded fleet has nothing to write until every shard has sent its counters.
  */
-function writeStats(file: string, fleet: Fleet): Promise<void> {
+function writeStats(file: string, counters: () => FleetCounters | undefined): Promise<void> {
   statsWrite ??= (async () => {
+    const now = counters();
+    if (now === undefined) return;
     const tmp = `${file}.tmp`;
-    const eventLoopDelayMs = { p50: Math.round(loopDelay.percentile(50) / 1e6), p99: Math.round(loopDelay.percentile(99) / 1e6), max: Math.round(loopDelay.max / 1e6) };
-    loopDelay.reset();
-    const { rss, heapUsed } = process.memoryUsage();
-    const memoryMiB = { rss: Math.round(rss / 1048576), heapUsed: Math.round(heapUsed / 1048576) };
-    await writeFile(tmp, `${JSON.stringify({ at: Date.now(), ...fleet.stats(), convergence: fleet.convergence(), eventLoopDelayMs, memoryMiB })}\n`);
+    await writeFile(tmp, `${JSON.stringify(now)}\n`);
     await rename(tmp, file);
   })().finally(() => (statsWrite = undefined));
   return statsWrite;

@@ -48,7 +48,7 @@ export interface FleetOptions {
   /** Agents' state dirs go in `<stateDir>/agents/<id>/`. */
   readonly stateDir: string;
   readonly plan: FleetPlan;
-  readonly tokens: FleetTokens;
+  readonly tokens: FleetTokenSource;
   readonly behaviour?: FleetBehaviour;
   /** Mirror of the vendors' download sites (the demo package server). */
   readonly artifactMirror?: string;
@@ -75,7 +75,15 @@ export interface FleetOptions {
   readonly tickMs?: number;
   /** Back-off of the agents when the controller fails (default 1 s → 60 s). */
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * Which members a later revision adds this fleet runs (default: all). A shard of a sharded
+   * fleet (`sharded-fleet.ts`) runs only those its coordinator placed in it.
+   */
+  readonly owns?: (agent: string) => boolean;
 }
+
+/** Tokens by agent id: `FleetTokens`, or those a shard is given by its coordinator. */
+export type FleetTokenSource = Pick<FleetTokens, 'ensure' | 'get'>;
 
 export type ReportCounts = Record<ReportOutcome['kind'], number>;
 
@@ -224,7 +232,9 @@ export class Fleet {
       this.judge(m);
     }
     this.actions.dutiesChanged();
-    const newcomers = planFleet(objects, { start: this.options.joinStart ?? 'previous' }).agents.filter((a) => !this.members.has(a.id));
+    const owns = this.options.owns ?? (() => true);
+    const newcomers = planFleet(objects, { start: this.options.joinStart ?? 'previous' }).agents
+      .filter((a) => !this.members.has(a.id) && owns(a.id));
     if (newcomers.length === 0) return this.joining;
     this.joining = this.joining.then(async () => {
       try {
@@ -453,7 +463,7 @@ export class Fleet {
  * which changes nothing (the agent's sequence is untouched). Gives up after `timeoutMs`
  * (the controller may not be running yet; the agents then simply retry).
  */
-async function waitUntilAdmitted(
+export async function waitUntilAdmitted(
   controllerUrl: string, agent: string, token: string, pools: KeepAliveAgents, timeoutMs = 5000,
 ): Promise<void> {
   const url = new URL(`v1/agents/${encodeURIComponent(agent)}/report`, controllerUrl.endsWith('/') ? controllerUrl : `${controllerUrl}/`);

@@ -34,6 +34,42 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
   }
 }
 
+/**
+ * A process and all its descendants (a sharded fleet's shards), summed: CPU, RSS, and the sum
+ * of each process's peak RSS (an upper bound of the tree's peak).
+ */
+export function sampleTree(pid: number): ProcessSample | undefined {
+  const root = sampleProcess(pid);
+  if (root === undefined) return undefined;
+  let { cpuMs, rssBytes, peakRssBytes } = root;
+  for (const child of descendants(pid)) {
+    const s = sampleProcess(child);
+    if (s === undefined) continue;
+    cpuMs += s.cpuMs;
+    rssBytes += s.rssBytes;
+    peakRssBytes += s.peakRssBytes;
+  }
+  return { at: root.at, cpuMs, rssBytes, peakRssBytes };
+}
+
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${p}/task/${p}/children`, 'utf8');
+    } catch {
+      return;
+    }
+    for (const c of text.trim().split(/\s+/).filter((x) => x !== '').map(Number)) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
 /** Share of one core used between two samples (1 = a whole core). */
 export function coresUsed(a: ProcessSample, b: ProcessSample): number {
   return b.at > a.at ? (b.cpuMs - a.cpuMs) / (b.at - a.at) : 0;

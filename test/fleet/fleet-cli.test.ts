@@ -71,6 +71,36 @@ describe('versiond-fleet', () => {
     for (const id of ['wd-master', 'wd-s1', 'wd-s2']) expect(existsSync(join(h.fleetState, 'agents', id, 'agent.lock'))).toBe(false);
   });
 
+  it('with --shards 2, runs the agents in two processes, adds up their counters, and stops them all on SIGTERM', async () => {
+    harness = await startHarness(domainRepo());
+    const h = harness;
+    const observedFile = join(h.fleetState, 'observed.json');
+    const at = (agent: string, version: string) => ({ agent, components: [{ product: 'watchdoc', version, state: 'running' }] });
+    writeFileSync(observedFile, JSON.stringify({ agents: [at('wd-master', '6.1.4'), at('wd-s1', '6.1.3'), at('wd-s2', '6.1.3')] }));
+    const statsFile = join(h.fleetState, 'stats.json');
+    running = fleetProcess([
+      '--controller', h.controller.url, '--repo', h.repo.dir, '--controller-state-dir', h.controllerState,
+      '--state-dir', h.fleetState, '--observed', observedFile, '--artifact-mirror', h.packages.mirror,
+      '--stats', statsFile, '--shards', '2',
+    ]);
+    const run = running;
+    await eventually(() => h.status('domain/print-test')?.phase === 'Converged', 30_000, `the domain to converge (fleet output: ${run.output()})`);
+    type Stats = { agents: number; online: number; reports: Record<string, number>; convergence: { total: number; atDesired: number }; shards: { agents: number; online: number }[] };
+    const stats = await eventually(() => {
+      const s = existsSync(statsFile) ? (JSON.parse(readFileSync(statsFile, 'utf8')) as Stats) : undefined;
+      return s?.convergence.atDesired === 3 ? s : undefined;
+    }, 10_000, 'the stats file to count 3 machines at their desired version');
+    // One fleet's counters, made of two processes' counters.
+    expect(stats).toMatchObject({ agents: 3, online: 3, convergence: { total: 3, atDesired: 3 }, reports: { unauthorized: 0, stale: 0 } });
+    expect(stats.shards.map((s) => s.agents).sort()).toEqual([1, 2]);
+
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    const said = run.output().trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(said).toEqual(expect.arrayContaining(['the agents run in 2 processes', 'fleet stopped']));
+    for (const id of ['wd-master', 'wd-s1', 'wd-s2']) expect(existsSync(join(h.fleetState, 'agents', id, 'agent.lock'))).toBe(false);
+  }, 60_000);
+
   it('refuses a behaviour file with a mistake before starting anything: exit 1, naming the file, line, column and field', async () => {
     harness = await startHarness(domainRepo());
     const file = join(harness.fleetState, 'bad.yaml');
