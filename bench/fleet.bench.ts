@@ -60,6 +60,7 @@ import { createFleetRepo, commitVersionChange, gcSizeKiB, pushChange, type Fleet
 import { writeFleetTokens } from './fleet/fleet-credentials.ts';
 import { coresUsed, sampleProcess, sampleTree, type ProcessSample } from './fleet/process-sample.ts';
 import { runSoak } from './fleet/soak.ts';
+import { stopChildren } from './fleet/stop-children.ts';
 import { statusHistory, type StatusHistory } from './fleet/status-history.ts';
 import { mib, round, table } from './stats.ts';
 
@@ -325,20 +326,7 @@ async function runOnce(agentCount: number): Promise<Result> {
       rollout, statusCommits: statusHistory(repo.origin, before), errors,
     };
   } finally {
-    for (const child of [fleet, controller]) {
-      if (child === undefined || child.exitCode !== null) continue;
-      child.kill('SIGTERM');
-      await new Promise<void>((r) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          r();
-        }, 60_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          r();
-        });
-      });
-    }
+    await stopChildren([fleet, controller]);
     await mirror.close();
     if (values.keep) log(`  kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });

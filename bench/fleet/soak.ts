@@ -19,6 +19,7 @@ import { mib, round, table } from '../stats.ts';
 import { writeFleetTokens } from './fleet-credentials.ts';
 import { commitVersionChange, createFleetRepo, pushChange, type FleetRepo } from './fleet-repo.ts';
 import { sampleProcess, sampleTree } from './process-sample.ts';
+import { stopChildren } from './stop-children.ts';
 
 export interface SoakOptions {
   readonly root: string;
@@ -180,20 +181,7 @@ export async function runSoak(o: SoakOptions): Promise<number> {
     const c = sampleProcess(controller.pid!);
     rssEndMiB = c ? mib(c.rssBytes) : undefined;
   } finally {
-    for (const child of [fleet, controller]) {
-      if (child === undefined || child.exitCode !== null) continue;
-      child.kill('SIGTERM');
-      await new Promise<void>((r) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          r();
-        }, 60_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          r();
-        });
-      });
-    }
+    await stopChildren([fleet, controller]);
     await mirror.close();
   }
 
