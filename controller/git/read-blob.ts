@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { open, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { constants as zlibConstants, inflateSync } from 'node:zlib';
 import { Errors } from 'isomorphic-git';
+import { packsIn, StalePackError, type PackFile } from './pack-files.ts';
 
 /**
  * The bytes of a blob, read from the object database with Node's native zlib and SHA-1
@@ -37,18 +38,33 @@ export async function readBlobBytes(
   cache: object,
   maxBytes: number = DEFAULT_MAX_BLOB_BYTES,
 ): Promise<Uint8Array> {
-  const store = storeFor(cache, gitdir);
-  const found = await findObject(store, oid, { top: oid, limit: maxBytes, depth: 0 });
-  // The error isomorphic-git gives for a missing object, which callers already recognise.
-  if (found === undefined) throw new Errors.NotFoundError(oid);
+  const found = readObjectSync(gitdir, oid, cache, maxBytes);
   if (found.type !== 'blob') throw new Error(`object ${oid} is a ${found.type}, not a blob`);
   return found.data;
 }
 
+/** Any object (a tree, a commit), checked and capped as a blob is. */
+export async function readGitObject(
+  gitdir: string,
+  oid: string,
+  cache: object,
+  maxBytes: number = DEFAULT_MAX_BLOB_BYTES,
+): Promise<GitObject> {
+  return readObjectSync(gitdir, oid, cache, maxBytes);
+}
+
+function readObjectSync(gitdir: string, oid: string, cache: object, maxBytes: number): GitObject {
+  const store = storeFor(cache, gitdir);
+  const found = findObject(store, oid, { top: oid, limit: maxBytes, depth: 0 });
+  // The error isomorphic-git gives for a missing object, which callers already recognise.
+  if (found === undefined) throw new Errors.NotFoundError(oid);
+  return found;
+}
+
 // ---------------------------------------------------------------------------- objects
 
-type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
-interface GitObject {
+export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+export interface GitObject {
   readonly type: ObjectType;
   readonly data: Buffer;
 }
@@ -86,23 +102,37 @@ function tooLarge(want: Want, size: number): BlobTooLargeError {
   return new BlobTooLargeError(want.top, size, want.limit);
 }
 
-async function findObject(store: ObjectStore, oid: string, want: Want): Promise<GitObject | undefined> {
-  if (want.depth > MAX_DELTA_DEPTH) throw corrupt(want.top, 'delta chain too deep');
-  for (const dir of await store.objectDirs()) {
-    const loose = await readLoose(join(dir, oid.slice(0, 2), oid.slice(2)), oid, want);
-    if (loose) return loose;
-  }
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const at = await store.findPacked(oid, attempt > 0);
-    if (!at) continue;
+/**
+ * Known packs first (an in-memory index search), then loose files, then the packs listed
+ * again: a packed object costs no failed probe for a loose file, and a loose one (the status
+ * writer makes them all the time) only a search of the indexes.
+ */
+function findObject(store: ObjectStore, oid: string, want: Want): GitObject | undefined {
+  const id = Buffer.from(oid, 'hex');
+  if (id.length !== 20) return undefined;
+  let relisted = false;
+  let probed = false;
+  // A pack replaced or removed between the listing and the read: list them again (bounded).
+  for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const obj = await readPacked(store, at.pack, at.offset, want);
-      if (want.depth === 0) checkId(oid, obj);
-      return obj;
+      const at = store.findPacked(id, relisted);
+      if (at) {
+        const obj = readPacked(store, at.pack, at.offset, want);
+        if (want.depth === 0) checkId(oid, obj);
+        return obj;
+      }
+      if (!probed) {
+        probed = true;
+        for (const dir of store.objectDirs()) {
+          const loose = readLoose(join(dir, oid.slice(0, 2), oid.slice(2)), oid, want);
+          if (loose) return loose;
+        }
+      }
+      if (relisted) return undefined;
     } catch (err) {
-      // A pack removed by `git gc` meanwhile: list the packs again, once.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw err;
+      if (!(err instanceof StalePackError)) throw err;
     }
+    relisted = true;
   }
   return undefined;
 }
@@ -118,24 +148,24 @@ const LOOSE_HEADER = /^(blob|tree|commit|tag) (\d{1,16})$/;
 /** Reads this much first: enough for the header of any object, and all of most files. */
 const FIRST_READ = 4096;
 
-async function readLoose(path: string, oid: string, want: Want): Promise<GitObject | undefined> {
-  let fh: FileHandle;
+function readLoose(path: string, oid: string, want: Want): GitObject | undefined {
+  let fd: number;
   try {
-    fh = await open(path, 'r');
+    fd = openSync(path, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
   try {
-    const fileSize = (await fh.stat()).size;
-    const first = await readAt(fh, 0, Math.min(fileSize, FIRST_READ));
+    const fileSize = fstatSync(fd).size;
+    const first = readAt(fd, 0, Math.min(fileSize, FIRST_READ));
     const limit = budget(want);
     const head = looseHeader(oid, inflatePrefix(oid, first, 32));
     if (head.size > limit) throw tooLarge(want, head.size);
     // Deflate adds a few bytes per 16 KiB block at worst: more on disk is not Git's.
     if (fileSize > head.size + Math.floor(head.size / 64) + 1024) throw corrupt(oid, 'longer on disk than its content');
-    const rest = fileSize > first.length ? await readAt(fh, first.length, fileSize - first.length) : undefined;
+    const rest = fileSize > first.length ? readAt(fd, first.length, fileSize - first.length) : undefined;
     const all = rest ? Buffer.concat([first, rest]) : first;
     const wrapped = inflateAtMost(oid, all, head.length + head.size);
     if (wrapped.length !== head.length + head.size) throw corrupt(oid, 'shorter than its header says');
@@ -144,7 +174,7 @@ async function readLoose(path: string, oid: string, want: Want): Promise<GitObje
     checkId(oid, obj);
     return obj;
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -157,44 +187,81 @@ function looseHeader(oid: string, bytes: Buffer): { type: ObjectType; size: numb
 
 // ---------------------------------------------------------------------------- packed
 
-async function readPacked(store: ObjectStore, pack: Pack, offset: number, want: Want): Promise<GitObject> {
-  const key = `${pack.path}:${offset}`;
-  const cached = want.depth > 0 ? store.bases.get(key) : undefined;
-  if (cached) return cached;
-  const limit = budget(want);
-  const end = pack.entryEnd(offset);
-  if (end <= offset) throw corrupt(want.top, `bad pack offset ${offset}`);
-  const fh = await open(pack.path, 'r');
-  let obj: GitObject;
-  try {
-    const head = await readAt(fh, offset, Math.min(end - offset, FIRST_READ));
-    const h = packEntryHeader(want.top, head, offset);
-    const whole = async () =>
-      end - offset <= head.length ? head.subarray(h.length) : readAt(fh, offset + h.length, end - offset - h.length);
+/** A delta on the way down its chain, applied on the way back up. */
+interface Link {
+  readonly pack: PackFile;
+  readonly offset: number;
+  readonly end: number;
+  readonly head: Buffer;
+  readonly h: PackEntryHeader;
+  readonly sizes: DeltaSizes;
+  readonly want: Want;
+}
+
+/**
+ * The object at `offset` in `pack` (which the caller found current). A delta chain is walked
+ * down to a whole object or a cached base, then applied back up, in a loop: Git allows
+ * chains thousands deep, more than the stack would take as recursion.
+ */
+function readPacked(store: ObjectStore, pack: PackFile, offset: number, want: Want): GitObject {
+  const chain: Link[] = [];
+  let base: GitObject | undefined;
+  let at = { pack, offset, want };
+  while (base === undefined) {
+    const { pack: p, offset: o, want: w } = at;
+    if (w.depth > MAX_DELTA_DEPTH) throw corrupt(w.top, 'delta chain too deep');
+    const key = `${p.key}:${o}`;
+    if (w.depth > 0 && (base = store.base(key))) break;
+    const limit = budget(w);
+    const end = p.entryEnd(o);
+    if (end <= o) throw corrupt(w.top, `bad pack offset ${o}`);
+    const head = p.read(o, Math.min(end - o, FIRST_READ));
+    const h = packEntryHeader(w.top, head, o);
     if (h.type !== OFS_DELTA && h.type !== REF_DELTA) {
       const type = PACK_TYPES[h.type];
-      if (!type) throw corrupt(want.top, `unknown pack entry type ${h.type}`);
-      if (h.size > limit) throw tooLarge(want, h.size);
-      obj = { type, data: inflateExactly(want.top, await whole(), h.size) };
-    } else {
-      // The delta's header holds the size of its base and of the object it makes.
-      if (h.size > limit) throw tooLarge(want, h.size);
-      const sizes = deltaSizes(want.top, inflatePrefix(want.top, head.subarray(h.length), 20));
-      if (sizes.result > limit) throw tooLarge(want, sizes.result);
-      if (sizes.base > budget({ ...want, depth: want.depth + 1 })) throw tooLarge(want, sizes.base);
-      const below = { ...want, depth: want.depth + 1 };
-      const base = h.baseOffset !== undefined
-        ? await readPacked(store, pack, h.baseOffset, below)
-        : await findObject(store, h.baseOid!, below);
-      if (!base) throw corrupt(want.top, `delta base ${h.baseOid} is missing`);
-      const delta = inflateExactly(want.top, await whole(), h.size);
-      obj = { type: base.type, data: applyDelta(want.top, delta, base.data, sizes) };
+      if (!type) throw corrupt(w.top, `unknown pack entry type ${h.type}`);
+      if (h.size > limit) throw tooLarge(w, h.size);
+      base = { type, data: inflateExactly(w.top, entryData(p, o, end, head, h), h.size) };
+      if (w.depth > 0) store.keepBase(key, base);
+      break;
     }
-  } finally {
-    await fh.close();
+    // The delta's header holds the size of its base and of the object it makes.
+    if (h.size > limit) throw tooLarge(w, h.size);
+    const sizes = deltaSizes(w.top, inflatePrefix(w.top, head.subarray(h.length), 20));
+    if (sizes.result > limit) throw tooLarge(w, sizes.result);
+    const below = { ...w, depth: w.depth + 1 };
+    if (sizes.base > budget(below)) throw tooLarge(w, sizes.base);
+    chain.push({ pack: p, offset: o, end, head, h, sizes, want: w });
+    if (h.baseOffset !== undefined) {
+      at = { pack: p, offset: h.baseOffset, want: below };
+      continue;
+    }
+    // A base named by id: in this pack as a rule, else another pack or a loose object.
+    const id = Buffer.from(h.baseOid!, 'hex');
+    const inSame = p.lookup(id);
+    const found = inSame !== undefined ? { pack: p, offset: inSame } : store.findPacked(id, false);
+    if (found) {
+      if (found.pack !== p && !found.pack.current()) throw new StalePackError(found.pack.path);
+      at = { ...found, want: below };
+      continue;
+    }
+    for (const dir of store.objectDirs()) {
+      base ??= readLoose(join(dir, h.baseOid!.slice(0, 2), h.baseOid!.slice(2)), h.baseOid!, below);
+    }
+    if (!base) throw corrupt(w.top, `delta base ${h.baseOid} is missing`);
   }
-  if (want.depth > 0) store.keepBase(key, obj);
-  return obj;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const l = chain[i]!;
+    const delta = inflateExactly(l.want.top, entryData(l.pack, l.offset, l.end, l.head, l.h), l.h.size);
+    base = { type: base.type, data: applyDelta(l.want.top, delta, base.data, l.sizes) };
+    if (l.want.depth > 0) store.keepBase(`${l.pack.key}:${l.offset}`, base);
+  }
+  return base;
+}
+
+/** The zlib stream of an entry: already in its first read as a rule. */
+function entryData(pack: PackFile, offset: number, end: number, head: Buffer, h: PackEntryHeader): Buffer {
+  return end - offset <= head.length ? head.subarray(h.length) : pack.read(offset + h.length, end - offset - h.length);
 }
 
 interface PackEntryHeader {
@@ -327,152 +394,79 @@ function inflateExactly(oid: string, stream: Buffer, size: number): Buffer {
   return out;
 }
 
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+function readAt(fd: number, position: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
+    const n = readSync(fd, buf, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
   }
   return done === length ? buf : buf.subarray(0, done);
 }
 
 // ---------------------------------------------------------------------------- stores
 
-/** One repository's object directories and pack indexes, kept with the caller's cache. */
+/**
+ * One repository's object directories and the delta bases last decoded, kept with the
+ * caller's cache. Packs and their indexes are shared by the whole process (pack-files.ts).
+ */
 class ObjectStore {
-  readonly bases = new Map<string, GitObject>();
+  /** Least recently used first. */
+  private readonly bases = new Map<string, GitObject>();
   private baseBytes = 0;
-  private dirs: Promise<string[]> | undefined;
-  private packs: Pack[] | undefined;
+  private dirs: string[] | undefined;
 
   constructor(private readonly gitdir: string) {}
 
   /** `objects/` and its alternates (`objects/info/alternates`). */
-  objectDirs(): Promise<string[]> {
-    this.dirs ??= (async () => {
+  objectDirs(): string[] {
+    if (!this.dirs) {
       const own = join(this.gitdir, 'objects');
-      const text = await readFile(join(own, 'info', 'alternates'), 'utf8').catch(() => '');
+      let text = '';
+      try {
+        text = readFileSync(join(own, 'info', 'alternates'), 'utf8');
+      } catch {
+        // no alternates
+      }
       const more = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
-      return [own, ...more.map((l) => resolve(own, l))];
-    })();
+      this.dirs = [own, ...more.map((l) => resolve(own, l))];
+    }
     return this.dirs;
   }
 
-  async findPacked(oid: string, relist: boolean): Promise<{ pack: Pack; offset: number } | undefined> {
-    const id = Buffer.from(oid, 'hex');
-    if (id.length !== 20) return undefined;
-    const search = (packs: Pack[]) => {
-      for (const pack of packs) {
+  /** Where object `id` is packed, in a pack found current just now; listed again when `relist`. */
+  findPacked(id: Buffer, relist: boolean): { pack: PackFile; offset: number } | undefined {
+    for (const dir of this.objectDirs()) {
+      for (const pack of packsIn(dir, relist)) {
         const offset = pack.lookup(id);
-        if (offset !== undefined) return { pack, offset };
+        if (offset === undefined) continue;
+        // Checked on every read, so a deleted or replaced pack is never read from.
+        if (!pack.current()) throw new StalePackError(pack.path);
+        return { pack, offset };
       }
-      return undefined;
-    };
-    if (!relist && this.packs) {
-      const hit = search(this.packs);
-      if (hit) return hit;
-    }
-    // New packs appear after a fetch or `git gc`: list them again on a miss.
-    const known = new Map((this.packs ?? []).map((p) => [p.path, p]));
-    const packs: Pack[] = [];
-    for (const dir of await this.objectDirs()) {
-      const names = await readdir(join(dir, 'pack')).catch(() => [] as string[]);
-      for (const name of names.filter((n) => n.endsWith('.idx')).sort()) {
-        const path = join(dir, 'pack', `${name.slice(0, -4)}.pack`);
-        const pack = known.get(path) ?? (await Pack.load(join(dir, 'pack', name), path));
-        if (pack) packs.push(pack);
-      }
-    }
-    this.packs = packs;
-    return search(packs);
-  }
-
-  keepBase(key: string, obj: GitObject): void {
-    if (obj.data.length > BASE_CACHE_BYTES / 4) return;
-    if (this.baseBytes + obj.data.length > BASE_CACHE_BYTES) {
-      this.bases.clear();
-      this.baseBytes = 0;
-    }
-    this.bases.set(key, obj);
-    this.baseBytes += obj.data.length;
-  }
-}
-
-/** A pack and its index (version 1 or 2). */
-class Pack {
-  private ends: Float64Array | undefined;
-
-  private constructor(
-    readonly path: string,
-    private readonly idx: Buffer,
-    private readonly version: 1 | 2,
-    private readonly count: number,
-    private readonly packSize: number,
-  ) {}
-
-  static async load(idxPath: string, packPath: string): Promise<Pack | undefined> {
-    try {
-      const idx = await readFile(idxPath);
-      const fh = await open(packPath, 'r');
-      const packSize = (await fh.stat()).size;
-      await fh.close();
-      const v2 = idx.readUInt32BE(0) === 0xff744f63;
-      if (v2 && idx.readUInt32BE(4) !== 2) return undefined;
-      const count = idx.readUInt32BE((v2 ? 8 : 0) + 255 * 4);
-      return new Pack(packPath, idx, v2 ? 2 : 1, count, packSize);
-    } catch {
-      return undefined; // a pack being written or removed: not ours to read now
-    }
-  }
-
-  /** The offset of object `id` in the pack, or undefined. */
-  lookup(id: Buffer): number | undefined {
-    const fan = this.version === 2 ? 8 : 0;
-    const first = id[0]!;
-    let lo = first === 0 ? 0 : this.idx.readUInt32BE(fan + (first - 1) * 4);
-    let hi = this.idx.readUInt32BE(fan + first * 4);
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const at = this.oidAt(mid);
-      const cmp = id.compare(this.idx, at, at + 20);
-      if (cmp === 0) return this.offsetAt(mid);
-      if (cmp < 0) hi = mid;
-      else lo = mid + 1;
     }
     return undefined;
   }
 
-  /** Where the entry at `offset` ends: the next entry, or the pack's trailing checksum. */
-  entryEnd(offset: number): number {
-    if (!this.ends) {
-      const all = new Float64Array(this.count);
-      for (let i = 0; i < this.count; i++) all[i] = this.offsetAt(i);
-      this.ends = all.sort();
+  base(key: string): GitObject | undefined {
+    const hit = this.bases.get(key);
+    if (hit) {
+      this.bases.delete(key);
+      this.bases.set(key, hit);
     }
-    const ends = this.ends;
-    let lo = 0;
-    let hi = ends.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ends[mid]! <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < ends.length ? ends[lo]! : this.packSize - 20;
+    return hit;
   }
 
-  private oidAt(i: number): number {
-    return this.version === 2 ? 8 + 1024 + i * 20 : 1024 + i * 24 + 4;
-  }
-
-  private offsetAt(i: number): number {
-    if (this.version === 1) return this.idx.readUInt32BE(1024 + i * 24);
-    const table = 8 + 1024 + this.count * 24;
-    const small = this.idx.readUInt32BE(table + i * 4);
-    if (!(small & 0x80000000)) return small;
-    const large = table + this.count * 4 + (small & 0x7fffffff) * 8;
-    return this.idx.readUInt32BE(large) * 2 ** 32 + this.idx.readUInt32BE(large + 4);
+  keepBase(key: string, obj: GitObject): void {
+    if (obj.data.length > BASE_CACHE_BYTES / 4 || this.bases.has(key)) return;
+    this.bases.set(key, obj);
+    this.baseBytes += obj.data.length;
+    for (const [old, o] of this.bases) {
+      if (this.baseBytes <= BASE_CACHE_BYTES) break;
+      this.bases.delete(old);
+      this.baseBytes -= o.data.length;
+    }
   }
 }
 
