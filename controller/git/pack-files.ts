@@ -259,7 +259,8 @@ export function closeAllPacks(): void {
   listed.clear();
 }
 
-function readAt(fd: number, position: number, length: number): Buffer {
+/** Up to `length` bytes at `position` (fewer only at the end of the file). */
+export function readAt(fd: number, position: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {

@@ -3,7 +3,7 @@ import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs'
 import { join, resolve } from 'node:path';
 import { constants as zlibConstants, inflateSync } from 'node:zlib';
 import { Errors } from 'isomorphic-git';
-import { packsIn, StalePackError, type PackFile } from './pack-files.ts';
+import { packsIn, readAt, StalePackError, type PackFile } from './pack-files.ts';
 
 /**
  * The bytes of a blob, read from the object database with Node's native zlib and SHA-1
@@ -392,17 +392,6 @@ function inflateExactly(oid: string, stream: Buffer, size: number): Buffer {
   const out = inflateAtMost(oid, stream, size);
   if (out.length !== size) throw corrupt(oid, 'shorter than its header says');
   return out;
-}
-
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done === length ? buf : buf.subarray(0, done);
 }
 
 // ---------------------------------------------------------------------------- stores
