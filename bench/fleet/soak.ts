@@ -9,7 +9,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../test/e2e/harness/free-port.ts';
 import os from 'node:os';
 import { join } from 'node:path';
 import { startDemoPackageServer } from '../../agent/demo-package-server.ts';
@@ -64,17 +64,6 @@ function ms(text: string, what: string): number {
     throw new Error(`${what}: ${JSON.stringify(text)} is not a duration (90s, 3m, 30m)`);
   }
   return v;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function convergedAt(repo: FleetRepo, revision: string | undefined): Promise<boolean> {

@@ -17,6 +17,7 @@ import type { AgentObservation, Observed } from '../observed.ts';
 import type { PromotionDetails } from './promotion.ts';
 import { ACCOUNT_CATALOGUE, type AccountReason } from './reasons.ts';
 import type { WaveHold, Withheld } from '../governance/wave-hold.ts';
+import { heldStep } from '../governance/held-shapes.ts';
 
 /** The member name of the cloud infrastructure (console and APIs, seed 003). */
 export const INFRASTRUCTURE = 'infrastructure';
@@ -237,10 +238,7 @@ export function listStep(
   }
 }
 
-/**
- * Lists a step held for a later wave, field for field as governance's merge shapes a held step
- * (governed.ts `blockedStep`), so a withheld step and a held one read the same.
- */
+/** Lists a step held for a later wave, in the shape governance gives a step it holds (held-shapes.ts). */
 export function listWithheldStep(
   pass: Pass,
   member: string,
@@ -249,12 +247,7 @@ export function listWithheldStep(
   blockedBy: Blocker,
   performedBy?: 'device',
 ): void {
-  const { target } = pass;
-  pass.plan.push(
-    performedBy === undefined
-      ? { target, member, action, runnable: false, blockedBy, version }
-      : { target, member, action, runnable: false, blockedBy, version, performedBy },
-  );
+  pass.plan.push(heldStep(pass.target, member, action, blockedBy, version, performedBy));
 }
 
 /** Sends `command` and lists its step, unless the pass halted (then only the blocked step), as `Pass.send` does. */

@@ -17,6 +17,7 @@ import { compareVersions, isValidVersion } from '../../protocol/version.ts';
 import type { CommandResult } from '../../protocol/command-result.ts';
 import type { ComponentReport } from '../../protocol/component.ts';
 import type { AgentObservation } from '../observed.ts';
+import { waitingMember } from '../governance/held-shapes.ts';
 import {
   blocker,
   INFRASTRUCTURE,
@@ -210,7 +211,7 @@ export function progress(
 
 /**
  * A member whose apply was withheld for a later wave: counted as updating (its command would
- * have been sent), shaped as governance's merge shapes a held member (governed.ts `waitingMember`).
+ * have been sent), in the shape governance gives a member it holds (held-shapes.ts).
  */
 export function withheldMember(
   ctx: Ctx,
@@ -222,14 +223,7 @@ export function withheldMember(
   b: Blocker,
 ): void {
   ctx.tally.updating++;
-  const observed = comp?.version;
-  const desired = desire.version;
-  const message = b.message;
-  ctx.members.push(
-    observed === undefined
-      ? { name, agent, role, desired, state: 'Waiting', message }
-      : { name, agent, role, desired, state: 'Waiting', message, observed },
-  );
+  ctx.members.push(waitingMember(name, agent, role, desire.version, comp?.version, b.message));
 }
 
 function stateOf(b: Blocker | undefined): MemberState {

@@ -30,7 +30,7 @@ export const CHANGE_FREEZE_REASON = 'ChangeFreeze';
 export const changeFreeze: GovernanceStep = {
   name: 'freeze',
   kinds: ['Domain', 'Account', 'HACluster'],
-  idle: (ctx) => (ctx.policy?.freezes ?? []).length === 0,
+  idle: { byPolicy: (policy) => (policy?.freezes ?? []).length === 0 },
   decide(ctx: GovernanceContext): GovernanceVerdict | undefined {
     const freezes = ctx.policy?.freezes ?? [];
     if (freezes.length === 0 || nothingToDo(ctx)) return undefined;

@@ -17,6 +17,7 @@ import type { GovernanceContext, GovernanceStep, GovernanceVerdict } from './ste
 import type { Observed } from '../observed.ts';
 import { newWithheld, waveHold, type WaveHold, type Withheld } from './wave-hold.ts';
 import { WAVES_STEP_NAME } from './waves.ts';
+import { heldStep, waitingMember } from './held-shapes.ts';
 
 /**
  * Most severe first, as in the engine's fold (reconcilers/engine/fold.ts): a failure or a halt
@@ -115,6 +116,9 @@ function underWaveHold<K extends Kind>(
   const wavesStep = steps.find((s) => s.name === WAVES_STEP_NAME);
   const others = steps.filter((s) => s !== wavesStep);
   if (wavesStep === undefined || policy.waves === undefined) return undefined;
+  // A control declared in spec.rollout (a window, a freeze, a pause) ends it before any work:
+  // such an account would otherwise be reconciled twice on every pass.
+  if (!others.every((s) => s.idle !== undefined && s.idle.byPolicy?.(policy) !== false)) return undefined;
   const members = support.members(desired);
   const hold = waveHold(policy.waves.steps, members, previousWave(previous));
   if (hold === undefined) return undefined;
@@ -122,7 +126,7 @@ function underWaveHold<K extends Kind>(
   const inner = support.reconcile(desired, observed, previous, now, { hold, withheld });
   const inProgress = updating(inner);
   const ctx: GovernanceContext = { desired, observed, previous, now, inner, policy, inProgress, withheld };
-  if (!others.every((s) => s.idle?.(ctx) === true)) return undefined;
+  if (!others.every((s) => s.idle!.byResult?.(ctx) !== false)) return undefined;
   const verdict = wavesStep.decide(ctx);
   if (withheld.count === 0) {
     return verdict === undefined ? inner : merge(inner, [[wavesStep.name, verdict]], previous?.conditions, now);
@@ -205,7 +209,7 @@ function merge(
           const b = whyWaits(m.name);
           if (b === undefined) return m;
           if (m.state === 'Updating' && !heldNow.has(m.name)) return m; // under way: it finishes
-          return waitingMember(m, b.message);
+          return waitingMemberOf(m, b.message);
         });
 
   let phase = inner.status.phase;
@@ -250,18 +254,10 @@ function merge(
   };
 }
 
-// Built field by field rather than by spread: an account of 100,000 devices makes 300,000 of
-// these per pass, and a literal of known shape is an order of magnitude cheaper to build.
-
 function blockedStep(step: PlanStep, blockedBy: Blocker): PlanStep {
-  const out: { -readonly [K in keyof PlanStep]: PlanStep[K] } = { target: step.target, member: step.member, action: step.action, runnable: false, blockedBy };
-  if (step.version !== undefined) out.version = step.version;
-  if (step.performedBy !== undefined) out.performedBy = step.performedBy;
-  return out;
+  return heldStep(step.target, step.member, step.action, blockedBy, step.version, step.performedBy);
 }
 
-function waitingMember(m: MemberStatus, message: string): MemberStatus {
-  const out: { -readonly [K in keyof MemberStatus]: MemberStatus[K] } = { name: m.name, agent: m.agent, role: m.role, desired: m.desired, state: 'Waiting', message };
-  if (m.observed !== undefined) out.observed = m.observed;
-  return out;
+function waitingMemberOf(m: MemberStatus, message: string): MemberStatus {
+  return waitingMember(m.name, m.agent, m.role, m.desired, m.observed, message);
 }

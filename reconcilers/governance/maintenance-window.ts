@@ -34,7 +34,7 @@ export const NO_WINDOW_REASON = 'NoMaintenanceWindow';
 export const maintenanceWindow: GovernanceStep = {
   name: 'window',
   kinds: ['Domain', 'Account', 'HACluster'],
-  idle: (ctx) => (ctx.policy?.windows ?? []).length === 0,
+  idle: { byPolicy: (policy) => (policy?.windows ?? []).length === 0 },
   decide(ctx: GovernanceContext): GovernanceVerdict | undefined {
     const windows = ctx.policy?.windows ?? [];
     if (windows.length === 0 || nothingToDo(ctx)) return undefined;

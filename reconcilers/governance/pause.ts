@@ -33,7 +33,7 @@ const PAUSED_MESSAGE = 'rollout paused (spec.rollout.paused: true): resumes when
 export const pause: GovernanceStep = {
   name: 'pause',
   kinds: ['Domain', 'Account', 'HACluster'],
-  idle: (ctx) => ctx.policy?.paused !== true,
+  idle: { byPolicy: (policy) => policy?.paused !== true },
   decide(ctx: GovernanceContext): GovernanceVerdict | undefined {
     if (ctx.policy?.paused !== true) return undefined;
     const d = disruptionOf(ctx);

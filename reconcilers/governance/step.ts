@@ -60,9 +60,13 @@ export interface GovernanceStep {
   readonly kinds: readonly Kind[];
   decide(ctx: GovernanceContext): GovernanceVerdict | undefined;
   /**
-   * True when this step decides nothing for the target whatever commands the reconciler wants
-   * (nothing declared for it): the precondition of the wave hold's fast path (governed.ts).
-   * Absent: never assumed idle.
+   * When this step decides nothing for the target whatever commands the reconciler wants: the
+   * precondition of the wave hold's shortcut (governed.ts). `byPolicy` answers from
+   * `spec.rollout` alone (nothing declared), before the reconciler runs; `byResult` from its
+   * result (the members' versions). Each given must say true. Absent: never assumed idle.
    */
-  idle?(ctx: GovernanceContext): boolean;
+  readonly idle?: {
+    byPolicy?(policy: RolloutPolicy | undefined): boolean;
+    byResult?(ctx: GovernanceContext): boolean;
+  };
 }

@@ -70,7 +70,7 @@ export const versionPolicy: GovernanceStep = {
   name: VERSION_POLICY_STEP,
   kinds: ['Domain', 'Account', 'HACluster'],
   // Read from each member's desired and observed versions only, never from commands or states.
-  idle: (ctx) => ctx.desired.object.kind !== 'HACluster' && noSkips(mandatorySkips(ctx)),
+  idle: { byResult: (ctx) => ctx.desired.object.kind !== 'HACluster' && noSkips(mandatorySkips(ctx)) },
   decide(ctx: GovernanceContext): GovernanceVerdict | undefined {
     const { skips, unknown } = mandatorySkips(ctx);
     const fence = ctx.desired.object.kind === 'HACluster' ? schemaFence(ctx) : undefined;

@@ -40,14 +40,23 @@ afterEach(async () => {
   harness = undefined;
 });
 
+/** The domain's harness, its master at 6.1.4 and both slaves behind (an observed snapshot), and a stats file. */
+async function domainFleet() {
+  harness = await startHarness(domainRepo());
+  const h = harness;
+  const observedFile = join(h.fleetState, 'observed.json');
+  const at = (agent: string, version: string) => ({
+    agent,
+    components: [{ product: 'watchdoc', version, state: 'running' }],
+  });
+  const agents = [at('wd-master', '6.1.4'), at('wd-s1', '6.1.3'), at('wd-s2', '6.1.3')];
+  writeFileSync(observedFile, JSON.stringify({ agents }));
+  return { h, observedFile, statsFile: join(h.fleetState, 'stats.json') };
+}
+
 describe('versiond-fleet', () => {
   it('runs the agents of the repository against a controller, drives its rollout, and stops on SIGTERM with exit 0', async () => {
-    harness = await startHarness(domainRepo());
-    const h = harness;
-    const observedFile = join(h.fleetState, 'observed.json');
-    const at = (agent: string, version: string) => ({ agent, components: [{ product: 'watchdoc', version, state: 'running' }] });
-    writeFileSync(observedFile, JSON.stringify({ agents: [at('wd-master', '6.1.4'), at('wd-s1', '6.1.3'), at('wd-s2', '6.1.3')] }));
-    const statsFile = join(h.fleetState, 'stats.json');
+    const { h, observedFile, statsFile } = await domainFleet();
     running = fleetProcess([
       '--controller', h.controller.url,
       '--repo', h.repo.dir,
@@ -72,12 +81,7 @@ describe('versiond-fleet', () => {
   });
 
   it('with --shards 2, runs the agents in two processes, adds up their counters, and stops them all on SIGTERM', async () => {
-    harness = await startHarness(domainRepo());
-    const h = harness;
-    const observedFile = join(h.fleetState, 'observed.json');
-    const at = (agent: string, version: string) => ({ agent, components: [{ product: 'watchdoc', version, state: 'running' }] });
-    writeFileSync(observedFile, JSON.stringify({ agents: [at('wd-master', '6.1.4'), at('wd-s1', '6.1.3'), at('wd-s2', '6.1.3')] }));
-    const statsFile = join(h.fleetState, 'stats.json');
+    const { h, observedFile, statsFile } = await domainFleet();
     running = fleetProcess([
       '--controller', h.controller.url, '--repo', h.repo.dir, '--controller-state-dir', h.controllerState,
       '--state-dir', h.fleetState, '--observed', observedFile, '--artifact-mirror', h.packages.mirror,
