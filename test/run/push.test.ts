@@ -52,7 +52,9 @@ describe('commands pushed to bidirectional members (seed 000)', () => {
     expect(push.body.agent).toBe('wd-s1');
     // Only wd-s1's commands: the push carries no other member's.
     expect(endpoint.pushes.every((p) => p.body.commands.every((c) => c.member === 'wd-s1'))).toBe(true);
-    expect(await f.controller.metrics.registry.render()).toMatch(/versiond_command_pushes_total\{outcome="delivered"\} [1-9]/);
+    // Counted once the endpoint's answer is back, which may come a moment after the push is seen there.
+    const delivered = /versiond_command_pushes_total\{outcome="delivered"\} [1-9]/;
+    await eventually(async () => delivered.test(await f!.controller.metrics.registry.render()), 5_000, 'the delivered push counted');
   });
 
   it('when the agent\'s endpoint is down, the command waits in the mailbox and comes with the next report', async () => {
