@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/fleet.bench.ts [--agents 10000[,100000]] [--report-interval 10]
  *        [--coalesce 5] [--steady 20] [--timeout 600] [--fleet-shards N] [--push-domains N]
- *        [--keep] [--cpu-prof DIR] [--json] [--strict]
+ *        [--keep] [--cpu-prof DIR] [--heap-snapshot DIR] [--controller-heap MiB] [--json] [--strict]
  *   node --import tsx bench/fleet.bench.ts --soak 30m [--change-every 5m] [--flap 1] [--agents 10000]
  *
  * For each fleet size, three processes, as in production: the controller (`versiond run`, the
@@ -37,6 +37,10 @@
  *      for 20 s every 2.5 min; says whether every rollout Converged, the controller's RSS at the
  *      end against after the first rollout (goal: within 10 %), and every error line it logged.
  *
+ * `--heap-snapshot DIR` writes the controller's heap at steady state and when half the machines are
+ * updated (then summarise with `bench/heap-summary.ts`); the pauses skew that run's timings.
+ * `--controller-heap` sets the controller's V8 old-space limit (default 1.5 GiB per 10,000 agents).
+ *
  * The fleet runs in shards (`versiond-fleet --shards`, default one per core); its CPU and
  * memory are those of all its processes. CPU is measured as CPU time (/proc), not wall time.
  *
@@ -54,8 +58,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startDemoPackageServer } from '../agent/demo-package-server.ts';
-import { readCommittedStatuses } from '../controller/status/read-statuses.ts';
 import { git } from './generate-repo.ts';
+import { CommittedPhases } from './fleet/committed-phases.ts';
 import { createFleetRepo, commitVersionChange, gcSizeKiB, pushChange, type FleetRepo } from './fleet/fleet-repo.ts';
 import { writeFleetTokens } from './fleet/fleet-credentials.ts';
 import { coresUsed, sampleProcess, sampleTree, type ProcessSample } from './fleet/process-sample.ts';
@@ -76,6 +80,8 @@ const { values } = parseArgs({
     timeout: { type: 'string', default: '600' },
     keep: { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    'heap-snapshot': { type: 'string' },
+    'controller-heap': { type: 'string' },
     json: { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
     'fleet-shards': { type: 'string' },
@@ -146,7 +152,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 function start(name: string, script: string, args: readonly string[], logFile: string, heapMiB: number): ChildProcess {
   const out = createWriteStream(logFile);
   const profile = typeof values['cpu-prof'] === 'string' ? ['--cpu-prof', '--cpu-prof-dir', join(values['cpu-prof'], name)] : [];
-  const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, ...profile, join(ROOT, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const snapshots = typeof values['heap-snapshot'] === 'string' && name === 'controller'
+    ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', values['heap-snapshot']] : [];
+  const child = spawn(process.execPath, [`--max-old-space-size=${heapMiB}`, ...profile, ...snapshots, join(ROOT, script), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
   children.add(child);
@@ -194,8 +202,8 @@ function readStats(file: string): FleetStatsFile | undefined {
 }
 
 /** Which targets are Converged in Git at `revision` (any revision when undefined): all, mailbox ones, push ones. */
-async function converged(repo: FleetRepo, revision: string | undefined): Promise<{ all: boolean; mailbox: boolean; push: boolean }> {
-  const statuses = await readCommittedStatuses(repo.origin, 'main');
+async function converged(repo: FleetRepo, phases: CommittedPhases, revision: string | undefined): Promise<{ all: boolean; mailbox: boolean; push: boolean }> {
+  const statuses = await phases.read();
   const push = new Set(repo.pushDomains);
   let n = 0;
   let pushDone = 0;
@@ -213,8 +221,8 @@ async function converged(repo: FleetRepo, revision: string | undefined): Promise
   return { all: n === repo.targets, mailbox: mailbox && n - pushDone === repo.targets - push.size, push: pushDone === push.size };
 }
 
-async function allConverged(repo: FleetRepo, revision: string | undefined): Promise<boolean> {
-  return (await converged(repo, revision)).all;
+async function allConverged(repo: FleetRepo, phases: CommittedPhases, revision: string | undefined): Promise<boolean> {
+  return (await converged(repo, phases, revision)).all;
 }
 
 async function runOnce(agentCount: number): Promise<Result> {
@@ -223,6 +231,7 @@ async function runOnce(agentCount: number): Promise<Result> {
   const t = Date.now();
   log(`\n${agentCount} agents: preparing the repository and tokens in ${dir}`);
   const repo = createFleetRepo(dir, agentCount, EXAMPLE_REPO, values['push-domains'] !== undefined ? { pushDomains: Number(values['push-domains']) } : {});
+  const phases = new CommittedPhases(repo.origin);
   const controllerState = join(dir, 'controller-state');
   const tokens = join(dir, 'tokens.json');
   writeFleetTokens(controllerState, tokens, repo.agents);
@@ -230,7 +239,8 @@ async function runOnce(agentCount: number): Promise<Result> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const heap = Math.max(1024, Math.ceil(agentCount / 10_000) * 1536);
-  const controller = start('controller', 'controller/cli/bin.js', ['run', '--repo', repo.origin, '--state-dir', controllerState, '--listen', `127.0.0.1:${port}`, '--report-interval', String(intervalS), '--coalesce', String(coalesceS), '--artifact-mirror', mirror.mirror, '--log-format', 'json'], join(dir, 'controller.log'), heap);
+  const controllerHeap = values['controller-heap'] !== undefined ? Number(values['controller-heap']) : heap;
+  const controller = start('controller', 'controller/cli/bin.js', ['run', '--repo', repo.origin, '--state-dir', controllerState, '--listen', `127.0.0.1:${port}`, '--report-interval', String(intervalS), '--coalesce', String(coalesceS), '--artifact-mirror', mirror.mirror, '--log-format', 'json'], join(dir, 'controller.log'), controllerHeap);
   const statsFile = join(dir, 'fleet-stats.json');
   let fleet: ChildProcess | undefined;
   try {
@@ -238,7 +248,7 @@ async function runOnce(agentCount: number): Promise<Result> {
     fleet = start('fleet', 'agent/fleet/bin.js', ['--controller', url, '--repo', repo.origin, '--tokens', tokens, '--state-dir', join(dir, 'fleet-state'), '--artifact-mirror', mirror.mirror, '--stats', statsFile, '--spread', String(intervalS), ...fleetShards], join(dir, 'fleet.log'), heap * 2);
     const startDeadline = Date.now() + Math.max(120_000, agentCount * 20);
     await waitFor('every agent to report', startDeadline, async () => ((await metric(url, 'versiond_agents{state="online"}')) === agentCount ? true : undefined), 500);
-    await waitFor('every target Converged in Git at the first revision', startDeadline, async () => ((await allConverged(repo, undefined)) ? true : undefined), 1000);
+    await waitFor('every target Converged in Git at the first revision', startDeadline, async () => ((await allConverged(repo, phases, undefined)) ? true : undefined), 1000);
     const startMs = Date.now() - t;
     log(`  ${agentCount} agents report, ${repo.targets} targets Converged (${round(startMs / 1000)} s after the start); steady state for ${steadyS} s`);
 
@@ -250,6 +260,12 @@ async function runOnce(agentCount: number): Promise<Result> {
     const c1 = sampleProcess(controller.pid!)!;
     const f1 = sampleTree(fleet.pid!)!;
     const reportsAfter = (await metric(url, 'versiond_agent_reports_total{outcome="accepted"}')) ?? 0;
+    const snapshot = (why: string): void => {
+      if (values['heap-snapshot'] === undefined) return;
+      log(`  heap snapshot of the controller (${why}) in ${values['heap-snapshot']}`);
+      controller.kill('SIGUSR2');
+    };
+    snapshot('steady state');
     const steady = { reportsPerSecond: round((reportsAfter - reportsBefore) / ((c1.at - c0.at) / 1000)), controllerCores: round(coresUsed(c0, c1), 3), fleetCores: round(coresUsed(f0, f1), 2) };
 
     // ---------------------------------------------------------------- the change
@@ -260,6 +276,7 @@ async function runOnce(agentCount: number): Promise<Result> {
     const timeline: { t: number; healthzMs: number; fleetDelayMax: number | undefined; atDesired: number | undefined }[] = [];
     let controllerStallMs = 0;
     let fleetStallMs = 0;
+    let halfSnapshot = false;
     const { startedAt, commit } = pushChange(repo);
     log(`  pushed ${commit.slice(0, 7)} (push started at ${new Date(startedAt).toISOString()}, took ${Date.now() - startedAt} ms): watching the rollout`);
     let firstCommandMs: number | undefined;
@@ -282,9 +299,13 @@ async function runOnce(agentCount: number): Promise<Result> {
       if (stats !== undefined) {
         const firsts = ['w360-core 4.3.0', 'watchdoc 6.1.4'].map((k) => stats.firstDelivered[k]).filter((x): x is number => x !== undefined);
         if (firstCommandMs === undefined && firsts.length > 0) firstCommandMs = Math.min(...firsts) - startedAt;
+        if (!halfSnapshot && stats.convergence.atDesired * 2 >= stats.convergence.total && firsts.length > 0) {
+          halfSnapshot = true;
+          snapshot('half the machines updated');
+        }
         if (machinesUpdatedMs === undefined && firsts.length === 2 && stats.convergence.atDesired === stats.convergence.total) machinesUpdatedMs = Date.now() - startedAt;
       }
-      const now = await converged(repo, commit);
+      const now = await converged(repo, phases, commit);
       const at = Date.now() - startedAt;
       if (now.push) pushConvergedMs ??= at;
       if (now.mailbox) mailboxConvergedMs ??= at;

@@ -291,7 +291,16 @@ export class ShardedFleet {
  * The flags of this process a shard runs with too: memory limits and profiling (a benchmark's
  * `--cpu-prof` profiles every shard). Not a test runner's loaders and conditions.
  */
-function shardExecArgv(): string[] {
+export function shardExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
   const kept = /^--(max-old-space-size|max-semi-space-size|cpu-prof|heap-prof|stack-size)/;
-  return process.execArgv.filter((a) => kept.test(a));
+  // `--cpu-prof-dir DIR` is two arguments: the value goes with its flag.
+  const takesValue = /^--(cpu-prof|heap-prof)-(dir|name|interval)$/;
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    if (!kept.test(a)) continue;
+    out.push(a);
+    if (takesValue.test(a) && i + 1 < execArgv.length) out.push(execArgv[++i]!);
+  }
+  return out;
 }

@@ -14,9 +14,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { startDemoPackageServer } from '../../agent/demo-package-server.ts';
 import { formatDuration, parseDuration } from '../../agent/fleet/duration.ts';
-import { readCommittedStatuses } from '../../controller/status/read-statuses.ts';
 import { mib, round, table } from '../stats.ts';
 import { writeFleetTokens } from './fleet-credentials.ts';
+import { CommittedPhases } from './committed-phases.ts';
 import { commitVersionChange, createFleetRepo, pushChange, type FleetRepo } from './fleet-repo.ts';
 import { sampleProcess, sampleTree } from './process-sample.ts';
 import { stopChildren } from './stop-children.ts';
@@ -66,8 +66,8 @@ function ms(text: string, what: string): number {
   return v;
 }
 
-async function convergedAt(repo: FleetRepo, revision: string | undefined): Promise<boolean> {
-  const statuses = await readCommittedStatuses(repo.origin, 'main');
+async function convergedAt(repo: FleetRepo, phases: CommittedPhases, revision: string | undefined): Promise<boolean> {
+  const statuses = await phases.read();
   let n = 0;
   for (const [target, s] of statuses) {
     if (target.startsWith('source/')) continue;
@@ -102,6 +102,7 @@ export async function runSoak(o: SoakOptions): Promise<number> {
   log(`\nsoak: ${o.agents} agents for ${formatDuration(durationMs)}, a change every ${formatDuration(changeEveryMs)}, `
     + `${o.flapPercent} % flapping; in ${dir}`);
   const repo = createFleetRepo(dir, o.agents, o.exampleRepo);
+  const phases = new CommittedPhases(repo.origin);
   const controllerState = join(dir, 'controller-state');
   const tokens = join(dir, 'tokens.json');
   writeFleetTokens(controllerState, tokens, repo.agents);
@@ -136,7 +137,7 @@ export async function runSoak(o: SoakOptions): Promise<number> {
     ], join(dir, 'fleet.log'), heap * 2);
     const fleetStarted = Date.now();
     const startDeadline = Date.now() + Math.max(180_000, o.agents * 20);
-    while (!(await convergedAt(repo, undefined))) {
+    while (!(await convergedAt(repo, phases, undefined))) {
       if (Date.now() > startDeadline) throw new Error('the fleet did not converge at the first revision');
       await sleep(1000);
     }
@@ -155,7 +156,7 @@ export async function runSoak(o: SoakOptions): Promise<number> {
         const f = fleet.pid !== undefined ? sampleTree(fleet.pid) : undefined;
         if (c) peakMiB = Math.max(peakMiB, mib(c.rssBytes));
         if (f) fleetPeakMiB = Math.max(fleetPeakMiB, mib(f.rssBytes));
-        if (convergedS === undefined && (await convergedAt(repo, commit))) {
+        if (convergedS === undefined && (await convergedAt(repo, phases, commit))) {
           convergedS = round((Date.now() - startedAt) / 1000);
           log(`  rollout ${n} (${direction}): Converged in Git ${convergedS} s after the push`);
           if (rssAfterFirstMiB === undefined && c) rssAfterFirstMiB = mib(c.rssBytes);

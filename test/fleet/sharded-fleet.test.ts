@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FleetEvent } from '../../agent/fleet/fleet-events.ts';
 import { planFleet } from '../../agent/fleet/fleet-plan.ts';
 import { FleetTokens } from '../../agent/fleet/fleet-tokens.ts';
-import { ShardedFleet } from '../../agent/fleet/sharded-fleet.ts';
+import { ShardedFleet, shardExecArgv } from '../../agent/fleet/sharded-fleet.ts';
 import { domainRepo, eventually } from '../helpers/controller-fixture.ts';
 import { loadRevision } from '../helpers/load.ts';
 import { observed } from '../helpers/observed.ts';
@@ -67,4 +67,12 @@ describe('a fleet in two shard processes', () => {
     const counters = await eventually(withS3, 5000, 'the counters to count wd-s3');
     expect(counters).toMatchObject({ online: 4 });
   }, 60_000);
+});
+
+describe('the flags a shard inherits', () => {
+  it('keeps memory and profiling flags with their values, and drops the rest', () => {
+    expect(shardExecArgv(['--import', 'tsx', '--max-old-space-size=4096', '--cpu-prof', '--cpu-prof-dir', '/tmp/p/fleet',
+      '--conditions', 'dev', '--heap-prof-name=h.heapprofile'])).toEqual(
+      ['--max-old-space-size=4096', '--cpu-prof', '--cpu-prof-dir', '/tmp/p/fleet', '--heap-prof-name=h.heapprofile']);
+  });
 });
