@@ -54,3 +54,13 @@ describe('--version', () => {
     }
   });
 });
+
+describe('versiond run: intervals sent to agents', () => {
+  it('a report interval or follow-up that is not a whole number of seconds is refused before anything starts', async () => {
+    for (const args of [['--report-interval', '2.5'], ['--report-follow-up', '0.5'], ['--report-follow-up', '0']]) {
+      const { out, io } = capture();
+      expect(await main(['run', '--repo', '/nonexistent', ...args], io), args.join(' ')).toBe(2);
+      expect(out.stderr, args.join(' ')).toMatch(new RegExp(`${args[0]} must be a (whole|positive) number of seconds`));
+    }
+  });
+});

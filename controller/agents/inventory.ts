@@ -7,8 +7,12 @@ import type { AgentReport } from '../../protocol/report.ts';
 export type RecordOutcome =
   /** The report is older than (or the same as) the last one accepted: ignored, nothing changed. */
   | { readonly kind: 'stale'; readonly lastSequence: number }
-  /** Accepted. `changed`: something a reconciler reads differs (state, results, facts, online). */
-  | { readonly kind: 'recorded'; readonly changed: boolean };
+  /**
+   * Accepted. `changed`: something a reconciler reads differs (state, results, facts, online).
+   * `progressed`: the machine itself moved — a command result, what it runs, or it is back
+   * online — which is what the next step of a rollout waits for (facts alone are not).
+   */
+  | { readonly kind: 'recorded'; readonly changed: boolean; readonly progressed: boolean };
 
 interface Entry {
   observation: AgentObservation;
@@ -67,8 +71,9 @@ export class ObservedInventory {
     const previous = entry?.observation;
     const observation = this.observationOf(agent, report, now, previous);
     // Components and results the same as before are the very arrays kept before (observationOf).
-    const changed = previous === undefined || !previous.online || observation.components !== previous.components
-      || observation.results !== previous.results || !sameFacts(previous.facts, observation.facts);
+    const progressed = previous === undefined || !previous.online || observation.components !== previous.components
+      || observation.results !== previous.results;
+    const changed = progressed || !sameFacts(previous.facts, observation.facts);
     if (entry === undefined) {
       this.entries.set(agent, { observation, sequence: report.sequence, lastSeenMs: now, endpoint: report.endpoint });
     } else {
@@ -78,7 +83,7 @@ export class ObservedInventory {
       entry.endpoint = report.endpoint;
     }
     this.observations.set(agent, observation);
-    return { kind: 'recorded', changed };
+    return { kind: 'recorded', changed, progressed };
   }
 
   /**

@@ -31,6 +31,13 @@ export interface ReportRouteOptions {
   readonly now: () => number;
   /** Heartbeat asked of agents, in the answer. */
   readonly reportAfterSeconds: number;
+  /**
+   * Asked instead after a report in which the machine progressed (a command finished, it runs
+   * another version, it is back): the reconcile that report starts often has the agent's next
+   * step, which a mailbox agent would otherwise get only a whole interval later. Default:
+   * `reportAfterSeconds`. One extra report per step, none while nothing happens.
+   */
+  readonly followUpSeconds?: number;
   readonly maxBytes?: number;
   /** An accepted report; `changed` when it differs in anything reconcilers read. */
   readonly onReport: (agent: string, report: AgentReport, changed: boolean) => void;
@@ -81,6 +88,7 @@ export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage,
   const budget = new ReportBudget({ ...defaultReportBudget(maxBytes), ...options.budget });
   const { credentials, inventory, mailbox, now, reportAfterSeconds } = options;
   const answerTail = `,"reportAfterSeconds":${reportAfterSeconds}}`;
+  const followUpTail = `,"reportAfterSeconds":${Math.min(options.followUpSeconds ?? reportAfterSeconds, reportAfterSeconds)}}`;
 
   const refuse = (
     req: IncomingMessage,
@@ -224,7 +232,8 @@ export function reportRoute(options: ReportRouteOptions): (req: IncomingMessage,
       refused = false;
       outcome('accepted');
       // The answer is assembled from text: the commands' JSON is cached by the mailbox.
-      sendJsonText(res, 200, `{"sequence":${report.sequence},"commands":${mailbox.commandsJson(agentId)}${answerTail}`);
+      const tail = recorded.progressed ? followUpTail : answerTail;
+      sendJsonText(res, 200, `{"sequence":${report.sequence},"commands":${mailbox.commandsJson(agentId)}${tail}`);
       options.onReport(agentId, report, recorded.changed);
     } catch (err) {
       internal(req, res, err);

@@ -59,6 +59,8 @@ export interface ControllerOptions {
   readonly consoleId?: string;
   /** How often agents are asked to report (default 10 s). */
   readonly reportIntervalSeconds?: number;
+  /** How soon an agent whose machine progressed is asked back (default 2 s, at most the interval: report-route.ts). */
+  readonly reportFollowUpSeconds?: number;
   /** Silent longer than this: offline (default 3 report intervals). */
   readonly heartbeatTimeoutMs?: number;
   /** After a start, how long targets wait for their agents' first reports (default: the heartbeat timeout). */
@@ -435,6 +437,7 @@ export async function startController(options: ControllerOptions): Promise<Runni
       mailbox,
       now,
       reportAfterSeconds,
+      followUpSeconds: options.reportFollowUpSeconds ?? 2,
       ...(options.maxReportBytes !== undefined ? { maxBytes: options.maxReportBytes } : {}),
       stopping: () => stopping,
       onOutcome: (outcome) => metrics.reports.inc({ outcome }),

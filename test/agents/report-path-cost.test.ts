@@ -181,9 +181,9 @@ describe('the inventory on heartbeats', () => {
 
   it('a report that repeats the last one keeps its arrays and is no change; any field that differs is', () => {
     const inv = new ObservedInventory(30_000);
-    expect(inv.record('a', report(1), 0)).toEqual({ kind: 'recorded', changed: true });
+    expect(inv.record('a', report(1), 0)).toEqual({ kind: 'recorded', changed: true, progressed: true });
     const first = inv.observations.get('a')!;
-    expect(inv.record('a', report(2), 1000)).toEqual({ kind: 'recorded', changed: false }); // the clock aside
+    expect(inv.record('a', report(2), 1000)).toEqual({ kind: 'recorded', changed: false, progressed: false }); // the clock aside
     const second = inv.observations.get('a')!;
     expect(second).not.toBe(first);
     expect(second.components).toBe(first.components);
@@ -204,9 +204,11 @@ describe('the inventory on heartbeats', () => {
     let sequence = 3;
     for (const over of variants) {
       const what = JSON.stringify(over);
-      expect(inv.record('a', report(sequence++, over), 2000), what).toEqual({ kind: 'recorded', changed: true });
+      // The machine progressed when what it runs or a result changed; facts alone are a change, not progress.
+      const progressed = over.facts === undefined;
+      expect(inv.record('a', report(sequence++, over), 2000), what).toEqual({ kind: 'recorded', changed: true, progressed });
       // …and back: a change again.
-      expect(inv.record('a', report(sequence++), 3000), what).toEqual({ kind: 'recorded', changed: true });
+      expect(inv.record('a', report(sequence++), 3000), what).toEqual({ kind: 'recorded', changed: true, progressed });
     }
   });
 
@@ -214,6 +216,6 @@ describe('the inventory on heartbeats', () => {
     const inv = new ObservedInventory(1000);
     inv.record('a', report(1), 0);
     expect(inv.sweep(5000)).toEqual(['a']);
-    expect(inv.record('a', report(2), 6000)).toEqual({ kind: 'recorded', changed: true });
+    expect(inv.record('a', report(2), 6000)).toEqual({ kind: 'recorded', changed: true, progressed: true });
   });
 });

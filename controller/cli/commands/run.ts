@@ -44,6 +44,8 @@ Flags:
                            else ~/.local/state/versiond) — never inside the Git repository
   --console-id ID          the console this controller is, for distribution-server syncs
   --report-interval SEC    how often agents are asked to report (default: 10)
+  --report-follow-up SEC   after a report in which the machine progressed (a command finished),
+                           how soon the agent is asked back for its next step (default: 2)
   --heartbeat-timeout SEC  silent longer than this: offline (default: 3 report intervals)
   --warm-up SEC            after a start, how long a target waits for its agents' first
                            reports before it is reconciled anyway (default: heartbeat timeout)
@@ -83,6 +85,7 @@ export const runCommand: Command = {
       'state-dir': { type: 'string' },
       'console-id': { type: 'string' },
       'report-interval': { type: 'string' },
+      'report-follow-up': { type: 'string' },
       'heartbeat-timeout': { type: 'string' },
       'warm-up': { type: 'string' },
       concurrency: { type: 'string' },
@@ -119,6 +122,12 @@ export const runCommand: Command = {
       if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${flag} must be a positive number of seconds, not ${JSON.stringify(v)}`);
       return n;
     };
+    /** Sent to agents as `reportAfterSeconds`, which the protocol has as a whole number ≥ 1. */
+    const wholeSeconds = (flag: string, fallback?: number) => {
+      const n = seconds(flag, fallback);
+      if (n !== undefined && !Number.isInteger(n)) throw new UsageError(`--${flag} must be a whole number of seconds, not ${n}`);
+      return n;
+    };
     const integer = (flag: string) => {
       const v = values[flag as keyof typeof values] as string | undefined;
       if (v === undefined) return undefined;
@@ -140,7 +149,8 @@ export const runCommand: Command = {
     }
 
     const logger = createLogger({ level, ...(format !== undefined ? { pretty: format === 'pretty' } : {}) });
-    const reportInterval = seconds('report-interval', 10)!;
+    const reportInterval = wholeSeconds('report-interval', 10)!;
+    const followUp = wholeSeconds('report-follow-up');
     const heartbeat = seconds('heartbeat-timeout');
     const warmUp = seconds('warm-up');
     const coalesce = seconds('coalesce');
@@ -160,6 +170,7 @@ export const runCommand: Command = {
         stateDir,
         ...(values['console-id'] !== undefined ? { consoleId: values['console-id'] } : {}),
         reportIntervalSeconds: reportInterval,
+        ...(followUp !== undefined ? { reportFollowUpSeconds: followUp } : {}),
         ...(heartbeat !== undefined ? { heartbeatTimeoutMs: heartbeat * 1000 } : {}),
         ...(warmUp !== undefined ? { warmUpMs: warmUp * 1000 } : {}),
         ...(coalesce !== undefined ? { coalesceMs: coalesce * 1000 } : {}),
