@@ -23,6 +23,7 @@ export class StatusSink {
   private dueTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
+  private drainQueued = false;
 
   constructor(private readonly options: StatusSinkOptions) {}
 
@@ -54,11 +55,19 @@ export class StatusSink {
     return this.writing;
   }
 
+  /**
+   * Takes the batch when the write starts, not when it was asked for: while a write runs,
+   * later offers of a target replace each other in the batch, so a busy writer catches up
+   * with the newest status instead of committing every one it was offered, seconds late.
+   */
   private drain(): void {
     this.batchTimer = undefined;
-    const updates = [...this.batch.values()].map((status) => ({ status }));
-    this.batch.clear();
+    if (this.drainQueued) return; // the queued drain takes what is offered until it starts
+    this.drainQueued = true;
     void this.run(async () => {
+      this.drainQueued = false;
+      const updates = [...this.batch.values()].map((status) => ({ status }));
+      this.batch.clear();
       if (updates.length > 0) this.committed(await this.options.writer.write(updates));
       else this.committed(await this.options.writer.flushDue());
     }).then(() => this.armDue());
