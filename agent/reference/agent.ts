@@ -71,7 +71,7 @@ export interface AgentOptions {
   readonly firstIntervalMs?: number;
   /** One report exchange (default 30 s). */
   readonly requestTimeoutMs?: number;
-  /** fsync state saves (default true). */
+  /** fsync state saves and downloaded packages (default true). */
   readonly durableState?: boolean;
   /** Randomness of the back-off jitter; default seeded by the agent id (deterministic, different per agent). */
   readonly random?: () => number;
@@ -145,6 +145,7 @@ export class Agent {
       const packages = new PackageStore(o.stateDir, {
         ...(o.artifactMirror !== undefined ? { mirror: o.artifactMirror } : {}),
         httpAgent: agentFor(this.connections),
+        ...(o.durableState === false ? { durable: false } : {}),
       });
       this.executor = new CommandExecutor({ driver: o.driver, packages, state, log: this.log, clock: () => this.now() });
       this.client = new ControllerClient({

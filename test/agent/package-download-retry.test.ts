@@ -63,4 +63,15 @@ describe('the agent downloads a package again after a network error, never after
     expect(!outcome.ok && outcome.reason).toMatch(/HTTP 503/);
     expect(s.requests()).toBe(3);
   }, 10_000);
+
+  it('a package folder removed while the agent runs is made again by the next download', async () => {
+    const bytes = demoArtifactBytes('watchdoc', '6.1.4');
+    const s = await serve((_n, res) => res.writeHead(200, { 'content-length': bytes.length }).end(bytes));
+    const packages = store();
+    expect((await packages.obtain(artifact(s.url))).ok).toBe(true);
+    rmSync(packages.dir, { recursive: true });
+    const again = await packages.obtain(artifact(s.url));
+    expect(again).toMatchObject({ ok: true, path: join(packages.dir, demoArtifact('watchdoc', '6.1.4').sha256) });
+    expect(s.requests()).toBe(2);
+  });
 });
