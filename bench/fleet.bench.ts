@@ -47,8 +47,9 @@
  * Goals (2 cores): first command ≤ 2 s; Converged in Git ≤ 6 report intervals (the account
  * procedure needs 4 mailbox round trips — WRS apply, WRS restart, device apply, device
  * restart — plus installs and one coalescing interval); controller ≤ 0.25 core at steady
- * state and ≤ 512 MiB RSS at 10,000 agents; one commit per target per coalescing interval
- * at most. --strict exits 1 when a goal is missed.
+ * state and ≤ 512 MiB RSS at 10,000 agents, ≤ 1 core and ≤ 1 GiB RSS in a rollout at
+ * 100,000; one commit per target per coalescing interval at most. --strict exits 1 when a
+ * goal is missed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,7 +104,7 @@ const fleetShards = values['fleet-shards'] !== undefined ? ['--shards', String(v
 /** The least time an account can take to converge in Git: 4 ordered mailbox round trips, then the coalescing. */
 const boundMs = (4 * intervalS + coalesceS) * 1000;
 
-export const GOALS = { firstCommandMs: 2000, convergedIntervals: 6, steadyCores: 0.25, rssMiB10k: 512 } as const;
+export const GOALS = { firstCommandMs: 2000, convergedIntervals: 6, steadyCores: 0.25, rssMiB10k: 512, rssMiB100k: 1024, rolloutCores100k: 1 } as const;
 
 interface Result {
   readonly agents: number;
@@ -126,6 +127,8 @@ interface Result {
   readonly rollout: {
     readonly controllerCores: number;
     readonly controllerPeakRssMiB: number;
+    /** Largest JavaScript heap in use seen on /metrics (sampled about twice a second): live objects and garbage. */
+    readonly controllerPeakHeapMiB: number;
     /** Slowest answer to GET /healthz during the rollout: how long the controller's event loop was held up. */
     readonly controllerStallMs: number;
     readonly fleetCores: number;
@@ -277,6 +280,7 @@ async function runOnce(agentCount: number): Promise<Result> {
     let controllerStallMs = 0;
     let fleetStallMs = 0;
     let halfSnapshot = false;
+    let peakHeapBytes = 0;
     const { startedAt, commit } = pushChange(repo);
     log(`  pushed ${commit.slice(0, 7)} (push started at ${new Date(startedAt).toISOString()}, took ${Date.now() - startedAt} ms): watching the rollout`);
     let firstCommandMs: number | undefined;
@@ -292,6 +296,7 @@ async function runOnce(agentCount: number): Promise<Result> {
       const h0 = Date.now();
       await fetch(`${url}/healthz`).then((r) => r.text()).catch(() => undefined);
       const healthzMs = Date.now() - h0;
+      peakHeapBytes = Math.max(peakHeapBytes, (await metric(url, 'nodejs_heap_size_used_bytes')) ?? 0);
       controllerStallMs = Math.max(controllerStallMs, healthzMs);
       const stats = readStats(statsFile);
       fleetStallMs = Math.max(fleetStallMs, stats?.eventLoopDelayMs?.max ?? 0);
@@ -318,6 +323,7 @@ async function runOnce(agentCount: number): Promise<Result> {
     const rollout = {
       controllerCores: first && last ? round(coresUsed(first.c, last.c), 2) : 0,
       controllerPeakRssMiB: mib(Math.max(...samples.map((s) => s.c.peakRssBytes))),
+      controllerPeakHeapMiB: mib(peakHeapBytes),
       controllerStallMs,
       fleetCores: first && last ? round(coresUsed(first.f, last.f), 2) : 0,
       fleetPeakRssMiB: mib(Math.max(...samples.map((s) => s.f.peakRssBytes))),
@@ -359,7 +365,7 @@ for (const n of sizes) {
   } catch (err) {
     log(`  ${n} agents: ${(err as Error).message}`);
     results.push({ agents: n, targets: 0, startMs: 0, steady: { reportsPerSecond: 0, controllerCores: 0, fleetCores: 0 }, firstCommandMs: undefined, machinesUpdatedMs: undefined, convergedMs: undefined,
-      boundMs, mailboxConvergedMs: undefined, pushConvergedMs: undefined, pushDomains: 0, repository: { beforeKiB: 0, afterKiB: 0, perDeviceKiB: 0 }, fleetShards: undefined, rollout: { controllerCores: 0, controllerPeakRssMiB: 0, controllerStallMs: 0, fleetCores: 0, fleetPeakRssMiB: 0, fleetStallMs: 0 }, statusCommits: { commits: 0, spanSeconds: 0, perMinute: 0, maxInOneMinute: 0, minSecondsPerTarget: undefined, multiTarget: 0 }, errors: [(err as Error).message] });
+      boundMs, mailboxConvergedMs: undefined, pushConvergedMs: undefined, pushDomains: 0, repository: { beforeKiB: 0, afterKiB: 0, perDeviceKiB: 0 }, fleetShards: undefined, rollout: { controllerCores: 0, controllerPeakRssMiB: 0, controllerPeakHeapMiB: 0, controllerStallMs: 0, fleetCores: 0, fleetPeakRssMiB: 0, fleetStallMs: 0 }, statusCommits: { commits: 0, spanSeconds: 0, perMinute: 0, maxInOneMinute: 0, minSecondsPerTarget: undefined, multiTarget: 0 }, errors: [(err as Error).message] });
   }
 }
 
@@ -368,8 +374,8 @@ const verdict = (ok: boolean | undefined): string => (ok === undefined ? '—' :
 process.stderr.write(`\nversiond fleet benchmark: report interval ${intervalS} s, coalescing ${coalesceS} s\nmachine: ${os.cpus().length} cpus (${os.cpus()[0]?.model ?? '?'}), node ${process.version}\n\n`);
 process.stderr.write(
   `${table(
-    ['agents', 'targets', 'reports/s', 'ctrl cores (steady)', 'first command s', 'machines updated s', 'Converged in Git s', 'ctrl cores (rollout)', 'ctrl peak RSS MiB', 'ctrl stall ms', 'fleet cores', 'fleet peak RSS MiB', 'fleet stall ms'],
-    results.map((r) => [r.agents, r.targets, r.steady.reportsPerSecond, r.steady.controllerCores, s(r.firstCommandMs), s(r.machinesUpdatedMs), s(r.convergedMs), r.rollout.controllerCores, r.rollout.controllerPeakRssMiB, r.rollout.controllerStallMs, r.rollout.fleetCores, r.rollout.fleetPeakRssMiB, r.rollout.fleetStallMs]),
+    ['agents', 'targets', 'reports/s', 'ctrl cores (steady)', 'first command s', 'machines updated s', 'Converged in Git s', 'ctrl cores (rollout)', 'ctrl peak RSS MiB', 'ctrl peak heap MiB', 'ctrl stall ms', 'fleet cores', 'fleet peak RSS MiB', 'fleet stall ms'],
+    results.map((r) => [r.agents, r.targets, r.steady.reportsPerSecond, r.steady.controllerCores, s(r.firstCommandMs), s(r.machinesUpdatedMs), s(r.convergedMs), r.rollout.controllerCores, r.rollout.controllerPeakRssMiB, r.rollout.controllerPeakHeapMiB, r.rollout.controllerStallMs, r.rollout.fleetCores, r.rollout.fleetPeakRssMiB, r.rollout.fleetStallMs]),
   )}\n\n`,
 );
 process.stderr.write(
@@ -407,6 +413,10 @@ const goalRows = results.flatMap((r) => {
     [r.agents, 'commits of one target', `≥ ${r.statusCommits.minSecondsPerTarget ?? '—'} s apart`, `≥ ${coalesceS} s (1 s resolution)`, verdict(r.statusCommits.minSecondsPerTarget === undefined || r.statusCommits.minSecondsPerTarget >= coalesceS - 1)],
   ];
   if (r.agents === 10_000) rows.push([r.agents, 'controller peak RSS', `${r.rollout.controllerPeakRssMiB} MiB`, `≤ ${GOALS.rssMiB10k} MiB`, verdict(r.rollout.controllerPeakRssMiB <= GOALS.rssMiB10k)]);
+  if (r.agents === 100_000) {
+    rows.push([r.agents, 'controller peak RSS, rollout', `${r.rollout.controllerPeakRssMiB} MiB`, `≤ ${GOALS.rssMiB100k} MiB`, verdict(r.rollout.controllerPeakRssMiB <= GOALS.rssMiB100k)]);
+    rows.push([r.agents, 'controller CPU, rollout', `${r.rollout.controllerCores} cores`, `≤ ${GOALS.rolloutCores100k}`, verdict(r.rollout.controllerCores <= GOALS.rolloutCores100k)]);
+  }
   return rows;
 });
 for (const row of goalRows) if (row[4] === 'MISSED') missed = true;

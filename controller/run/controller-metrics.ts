@@ -65,5 +65,14 @@ export function controllerMetrics(sources: MetricSources): ControllerMetrics {
     },
   });
   registry.gauge({ name: 'versiond_commands_pending', help: 'Commands waiting in agents\' mailboxes.', collect: (g) => g.set(sources.commandsPending()) });
+  // The process, under the names Prometheus' client libraries use, so stock dashboards and alerts apply.
+  registry.gauge({ name: 'process_resident_memory_bytes', help: 'Resident memory size in bytes.', collect: (g) => g.set(process.memoryUsage.rss()) });
+  registry.gauge({
+    name: 'nodejs_heap_size_used_bytes', help: 'JavaScript heap in use, in bytes (live objects and garbage not yet collected).',
+    collect: (g) => g.set(process.memoryUsage().heapUsed),
+  });
+  registry.gauge({
+    name: 'nodejs_heap_size_total_bytes', help: 'JavaScript heap reserved, in bytes.', collect: (g) => g.set(process.memoryUsage().heapTotal),
+  });
   return m;
 }

@@ -144,6 +144,10 @@ describe('agent protocol v1', () => {
       'versiond_agent_reports_total{outcome="FORBIDDEN"}',
       'versiond_status_push_retries_total',
     ]) expect(metrics).toContain(name);
+    const gauge = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    expect(gauge('process_resident_memory_bytes')).toBeGreaterThan(gauge('nodejs_heap_size_used_bytes'));
+    expect(gauge('nodejs_heap_size_total_bytes')).toBeGreaterThanOrEqual(gauge('nodejs_heap_size_used_bytes'));
+    expect(gauge('nodejs_heap_size_used_bytes')).toBeGreaterThan(1024 * 1024);
   });
 });
 
