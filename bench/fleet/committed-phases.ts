@@ -30,14 +30,28 @@ export class CommittedPhases {
       if (!m) continue;
       const [, oid, target] = m as unknown as [string, string, string];
       let phase = this.byBlob.get(oid);
-      if (!this.byBlob.has(oid)) {
-        const status = parseStatusFile(Buffer.from(await readBlobBytes(this.gitdir, oid, this.gitCache)).toString('utf8')).status;
-        phase = status !== undefined && status.target === target ? { phase: status.phase, observedRevision: status.observedRevision } : undefined;
-      }
+      if (!this.byBlob.has(oid)) phase = readPhase(Buffer.from(await readBlobBytes(this.gitdir, oid, this.gitCache)).toString('utf8'), target);
       seen.set(oid, phase);
       if (phase !== undefined) out.set(target, phase);
     }
     this.byBlob = seen;
     return out;
   }
+}
+
+/**
+ * The phase from the file's head: the controller writes `target`, `observedRevision` and `phase`
+ * as plain top-level keys before the members, so a 60 KB account status is not parsed whole
+ * for two lines (at 100,000 agents, hundreds of files change every second). A head that does
+ * not read so is parsed as the controller would.
+ */
+function readPhase(text: string, target: string): CommittedPhase | undefined {
+  const head = text.slice(0, 2048);
+  const key = (name: string): string | undefined => new RegExp(`^${name}: ([^\\s"']+)$`, 'm').exec(head)?.[1];
+  const [t, phase, revision] = [key('target'), key('phase'), key('observedRevision')];
+  if (t !== undefined && phase !== undefined && revision !== undefined) {
+    return t === target ? { phase, observedRevision: revision === 'null' ? null : revision } : undefined;
+  }
+  const status = parseStatusFile(text).status;
+  return status !== undefined && status.target === target ? { phase: status.phase, observedRevision: status.observedRevision } : undefined;
 }
