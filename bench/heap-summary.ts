@@ -9,13 +9,22 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 interface Snapshot {
-  readonly snapshot: { readonly meta: { readonly node_fields: string[]; readonly node_types: [string[], ...unknown[]]; readonly edge_fields: string[]; readonly edge_types: [string[], ...unknown[]] } };
+  readonly snapshot: {
+    readonly meta: {
+      readonly node_fields: string[];
+      readonly node_types: [string[], ...unknown[]];
+      readonly edge_fields: string[];
+      readonly edge_types: [string[], ...unknown[]];
+    };
+  };
   readonly nodes: number[];
   readonly edges: number[];
   readonly strings: string[];
 }
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '30' } } });
+const { positionals, values } = parseArgs({
+  allowPositionals: true, options: { top: { type: 'string', default: '30' } },
+});
 const file = positionals[0];
 if (file === undefined) throw new Error('usage: heap-summary.ts FILE.heapsnapshot [--top N]');
 const top = Number(values.top);
@@ -23,7 +32,8 @@ const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
 const { node_fields: nf, node_types: nt, edge_fields: ef, edge_types: et } = snap.snapshot.meta;
 const N = nf.length;
 const E = ef.length;
-const [iType, iName, iSize, iEdges] = ['type', 'name', 'self_size', 'edge_count'].map((f) => nf.indexOf(f)) as [number, number, number, number];
+const [iType, iName, iSize, iEdges] = ['type', 'name', 'self_size', 'edge_count']
+  .map((f) => nf.indexOf(f)) as [number, number, number, number];
 const [eType, eName, eTo] = ['type', 'name_or_index', 'to_node'].map((f) => ef.indexOf(f)) as [number, number, number];
 const nodeTypes = nt[0];
 const edgeTypes = et[0];
@@ -66,7 +76,9 @@ for (let i = 0; i < count; i++) {
     const to = edges[e + eTo]! / N;
     const size = nodes[to * N + iSize]!;
     if (size < 1024) continue;
-    const key = `${owner}.${kind === 'property' ? strings[edges[e + eName]!] : `<${strings[edges[e + eName]!] ?? edges[e + eName]}>`} → ${nodeTypes[nodes[to * N + iType]!]} ${strings[nodes[to * N + iName]!]?.slice(0, 40)}`;
+    const field = kind === 'property' ? strings[edges[e + eName]!] : `<${strings[edges[e + eName]!] ?? edges[e + eName]}>`;
+    const child = `${nodeTypes[nodes[to * N + iType]!]} ${strings[nodes[to * N + iName]!]?.slice(0, 40)}`;
+    const key = `${owner}.${field} → ${child}`;
     const g = byField.get(key) ?? { size: 0, count: 0 };
     g.size += size;
     g.count++;

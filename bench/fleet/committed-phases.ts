@@ -30,7 +30,10 @@ export class CommittedPhases {
       if (!m) continue;
       const [, oid, target] = m as unknown as [string, string, string];
       let phase = this.byBlob.get(oid);
-      if (!this.byBlob.has(oid)) phase = readPhase(Buffer.from(await readBlobBytes(this.gitdir, oid, this.gitCache)).toString('utf8'), target);
+      if (!this.byBlob.has(oid)) {
+        const text = Buffer.from(await readBlobBytes(this.gitdir, oid, this.gitCache)).toString('utf8');
+        phase = readPhase(text, target);
+      }
       seen.set(oid, phase);
       if (phase !== undefined) out.set(target, phase);
     }
@@ -53,5 +56,6 @@ function readPhase(text: string, target: string): CommittedPhase | undefined {
     return t === target ? { phase, observedRevision: revision === 'null' ? null : revision } : undefined;
   }
   const status = parseStatusFile(text).status;
-  return status !== undefined && status.target === target ? { phase: status.phase, observedRevision: status.observedRevision } : undefined;
+  if (status === undefined || status.target !== target) return undefined;
+  return { phase: status.phase, observedRevision: status.observedRevision };
 }

@@ -31,7 +31,10 @@ async function serve(followUpSeconds: number | undefined, heartbeatTimeoutMs = 3
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const { port } = server.address() as AddressInfo;
   const report = (body: object): Promise<number> => new Promise((resolve, reject) => {
-    const req = request({ port, host: '127.0.0.1', method: 'POST', path: '/v1/agents/dev-1/report', headers: { 'content-type': 'application/json' } }, (res) => {
+    const options = {
+      port, host: '127.0.0.1', method: 'POST', path: '/v1/agents/dev-1/report', headers: { 'content-type': 'application/json' },
+    };
+    const req = request(options, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (text += c));
@@ -48,7 +51,7 @@ async function serve(followUpSeconds: number | undefined, heartbeatTimeoutMs = 3
 const running = (version: string) => [{ product: 'w360-device', version, state: 'running' }];
 
 describe('how soon an agent is asked to report again', () => {
-  it('after an install finished, the agent is asked back in the follow-up; once nothing moves, in the interval', async () => {
+  it('after an install finished, the agent is asked back in the follow-up; when nothing moves, in the interval', async () => {
     const { report } = await serve(2);
     expect(await report({ sequence: 1, components: running('4.2.1') })).toBe(2); // a new agent: its targets look at it now
     expect(await report({ sequence: 2, components: running('4.2.1') })).toBe(10); // a heartbeat
