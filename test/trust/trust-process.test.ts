@@ -56,11 +56,21 @@ it('serves HTTPS, says so first, and curl --cacert reaches /readyz', async () =>
 });
 
 it('refuses an unsigned revision pushed to the branch, and signs its own status commits', async () => {
-  work.git('fetch', '-q', bare, 'main');
-  work.git('reset', '-q', '--hard', 'FETCH_HEAD');
-  work.write('accounts/acme-w360.yaml', `${work.read('accounts/acme-w360.yaml')}# unsigned\n`);
-  const unsigned = work.commitAll('an unsigned change');
-  work.git('push', '-q', bare, 'HEAD:main');
+  // The controller commits status to the same branch at any moment: like a person, fetch,
+  // commit on top and push again when the push loses that race.
+  let unsigned = '';
+  for (let attempt = 1; ; attempt++) {
+    work.git('fetch', '-q', bare, 'main');
+    work.git('reset', '-q', '--hard', 'FETCH_HEAD');
+    work.write('accounts/acme-w360.yaml', `${work.read('accounts/acme-w360.yaml')}# unsigned\n`);
+    unsigned = work.commitAll('an unsigned change');
+    try {
+      work.git('push', '-q', bare, 'HEAD:main');
+      break;
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
   const source = await eventually(() => {
     try {
       const text = bareGit('show', 'main:status/source/main.yaml');
