@@ -48,10 +48,11 @@ export class CommittedPhases {
  * for two lines (at 100,000 agents, hundreds of files change every second). A head that does
  * not read so is parsed as the controller would.
  */
+const HEAD_KEYS = ['target', 'phase', 'observedRevision'].map((name) => new RegExp(`^${name}: ([^\\s"']+)$`, 'm'));
+
 function readPhase(text: string, target: string): CommittedPhase | undefined {
   const head = text.slice(0, 2048);
-  const key = (name: string): string | undefined => new RegExp(`^${name}: ([^\\s"']+)$`, 'm').exec(head)?.[1];
-  const [t, phase, revision] = [key('target'), key('phase'), key('observedRevision')];
+  const [t, phase, revision] = HEAD_KEYS.map((key) => key.exec(head)?.[1]);
   if (t !== undefined && phase !== undefined && revision !== undefined) {
     return t === target ? { phase, observedRevision: revision === 'null' ? null : revision } : undefined;
   }

@@ -43,6 +43,20 @@ export async function writeFileAtomic(
   options?: WriteOptions,
   prefix = 'tmp_obj_',
 ): Promise<void> {
+  await writeViaRename(path, data, options, prefix, true);
+}
+
+/**
+ * A temporary file renamed over `path`, so readers see it whole or not at all; `durable` also
+ * flushes the file before the rename and the directory after it.
+ */
+async function writeViaRename(
+  path: string,
+  data: WriteData,
+  options: WriteOptions | undefined,
+  prefix: string,
+  durable: boolean,
+): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `${prefix}${randomBytes(6).toString('hex')}`);
   const mode = typeof options === 'object' && options?.mode !== undefined ? options.mode : 0o666;
@@ -51,12 +65,12 @@ export async function writeFileAtomic(
   let renamed = false;
   try {
     await handle.writeFile(data, typeof options === 'string' ? options : { encoding: options?.encoding ?? null });
-    await handle.sync();
+    if (durable) await handle.sync();
     await handle.close();
     handle = undefined;
     await fsp.rename(tmp, path);
     renamed = true;
-    await syncDirectory(dir);
+    if (durable) await syncDirectory(dir);
   } finally {
     if (handle) await handle.close().catch(() => undefined);
     if (!renamed) await fsp.unlink(tmp).catch(() => undefined);
@@ -148,7 +162,7 @@ export function batchedGitFs(): BatchedGitFs {
     ...promises,
     async writeFile(path: string, data: WriteData, options?: WriteOptions): Promise<void> {
       if (!LOOSE_OBJECT.test(path)) return writeFile(path, data, options);
-      await writeFileRenamed(path, data, options);
+      await writeViaRename(path, data, options, 'tmp_obj_', false); // flushed with the others
       note(path);
     },
     async stat(path: string, ...rest: unknown[]): Promise<unknown> {
@@ -175,24 +189,6 @@ export function batchedGitFs(): BatchedGitFs {
       }
     },
   };
-}
-
-/** `writeFileAtomic` without the flushes (whole or absent for readers; durable only once flushed). */
-async function writeFileRenamed(path: string, data: WriteData, options?: WriteOptions): Promise<void> {
-  const tmp = join(dirname(path), `tmp_obj_${randomBytes(6).toString('hex')}`);
-  const mode = typeof options === 'object' && options?.mode !== undefined ? options.mode : 0o666;
-  let handle: fsp.FileHandle | undefined = await fsp.open(tmp, 'wx', mode);
-  let renamed = false;
-  try {
-    await handle.writeFile(data, typeof options === 'string' ? options : { encoding: options?.encoding ?? null });
-    await handle.close();
-    handle = undefined;
-    await fsp.rename(tmp, path);
-    renamed = true;
-  } finally {
-    if (handle) await handle.close().catch(() => undefined);
-    if (!renamed) await fsp.unlink(tmp).catch(() => undefined);
-  }
 }
 
 async function syncFile(path: string): Promise<void> {

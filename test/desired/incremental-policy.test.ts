@@ -11,28 +11,18 @@ import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { DirectorySource } from '../../controller/desired/directory-source.ts';
-import { DesiredStateLoader, type DesiredState } from '../../controller/desired/load-desired-state.ts';
+import { DesiredStateLoader } from '../../controller/desired/load-desired-state.ts';
 import type { AnyDesiredObject } from '../../reconcilers/model/desired.ts';
 import type { Finding } from '../../reconcilers/model/finding.ts';
 import { at, policyContext, type PolicyRule } from '../../controller/desired/policy/context.ts';
 import { releaseCatalogue } from '../../controller/desired/policy/release-catalogue.ts';
 import { writeDesiredFiles } from '../../bench/generate-repo.ts';
+import { desiredView } from '../helpers/desired-view.ts';
 import { prng } from '../helpers/prng.ts';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** What the controller acts on, in an order-sensitive form (Map order included). */
-function view(s: DesiredState) {
-  return {
-    objects: s.objects,
-    byId: [...s.byId],
-    diagnostics: s.diagnostics,
-    unusable: [...s.unusable],
-    brokenFiles: s.brokenFiles,
-    valid: s.valid,
-  };
-}
 
 function yamlFiles(dir: string, under = ''): string[] {
   const out: string[] = [];
@@ -231,7 +221,7 @@ describe('the incremental policy gives what a full run gives', () => {
         const fresh = await reference.load(new DirectorySource(dir));
         if (state.diagnostics.length > 0) sawErrors++;
         const what = `after: ${done.slice(-5).join(' | ')} (files: ${relative(tmpdir(), dir)})`;
-        expect(view(state), what).toEqual(view(fresh));
+        expect(desiredView(state), what).toEqual(desiredView(fresh));
       }
       // The series must have exercised the rules, not only valid revisions.
       expect(sawErrors).toBeGreaterThan(15);

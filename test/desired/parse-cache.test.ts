@@ -15,6 +15,7 @@ import { openDesiredSource } from '../../controller/desired/open-source.ts';
 import { cacheKey, codeKey, ParseCache } from '../../controller/desired/parse-cache.ts';
 import { DEFAULT_MAX_FILE_BYTES } from '../../controller/desired/parse-document.ts';
 import { locateRepository } from '../../controller/git/repository.ts';
+import { desiredView } from '../helpers/desired-view.ts';
 import { TempRepo } from '../helpers/git-repo.ts';
 
 const cleanup: (() => void)[] = [];
@@ -53,17 +54,9 @@ async function load(
   return { state, loader };
 }
 
-/** Everything the controller acts on. */
+/** Everything the controller acts on, and the revision it came from. */
 function view(s: DesiredState) {
-  return {
-    revision: s.revision,
-    objects: s.objects,
-    byId: [...s.byId],
-    diagnostics: s.diagnostics,
-    unusable: [...s.unusable],
-    brokenFiles: s.brokenFiles,
-    valid: s.valid,
-  };
+  return { revision: s.revision, ...desiredView(s) };
 }
 
 const HEADER = 'versiond-parse-cache\n'.length + 4 + 32 + 32;
